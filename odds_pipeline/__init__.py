@@ -1,0 +1,1 @@
+"""odds_pipeline: BetPawa's football odds against SportyBet and Bet9ja, batch by batch."""

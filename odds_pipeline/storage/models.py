@@ -1,0 +1,475 @@
+"""The app's tables, as typed SQLAlchemy 2.0 models.
+
+Every timestamp is TIMESTAMPTZ and every value written is an aware UTC datetime. Status-like
+fields are StrEnums stored as plain strings, so adding a value needs no ALTER TYPE.
+
+Odds are stored change-only (see README, "Storage"): a snapshot row is one observation of an
+event on one book, and its market rows hold only the lines that changed since the previous
+observation. An observation that changed nothing updates ``last_confirmed_at`` of the latest
+snapshot instead of writing new rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from odds_pipeline.domain import (
+    BatchStatus,
+    BatchTrigger,
+    Book,
+    EventScrapeOutcome,
+    HandicapType,
+    MappingAction,
+    RunStatus,
+    UnmappedStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def string_enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
+    """A StrEnum stored as VARCHAR holding the member's value."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+        list[Any]: JSONB,
+    }
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class SoftDeletable:
+    deleted_at: Mapped[datetime | None]
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+# --- reference data -------------------------------------------------------------------------------
+
+
+class Sport(Base):
+    __tablename__ = "sports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Bookmaker(Timestamps, Base):
+    __tablename__ = "bookmakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    slug: Mapped[Book] = mapped_column(string_enum(Book), unique=True)
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+
+
+class Tournament(Timestamps, Base):
+    """A BetPawa tournament (competition). Competitors' tournaments live in competitor_tournaments."""
+
+    __tablename__ = "tournaments"
+    __table_args__ = (
+        UniqueConstraint("sport_id", "name", "country", name="uq_tournaments_sport_name_country"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sport_id: Mapped[int] = mapped_column(ForeignKey("sports.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str] = mapped_column(String(100), server_default="Unknown")
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    sportradar_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class Event(Timestamps, Base):
+    """A BetPawa event: the canonical match every competitor listing is compared against."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    # BetPawa's own event id: the natural key, since a few events carry no SportRadar id.
+    external_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    home_team: Mapped[str] = mapped_column(String(255))
+    away_team: Mapped[str] = mapped_column(String(255))
+    kickoff: Mapped[datetime] = mapped_column(index=True)
+    sportradar_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    tournament: Mapped[Tournament] = relationship()
+
+
+class EventBookmaker(Base):
+    __tablename__ = "event_bookmakers"
+    __table_args__ = (
+        UniqueConstraint("event_id", "bookmaker_id", name="uq_event_bookmaker"),
+        Index("ix_event_bookmakers_bookmaker_external", "bookmaker_id", "external_event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    bookmaker_id: Mapped[int] = mapped_column(ForeignKey("bookmakers.id"))
+    external_event_id: Mapped[str] = mapped_column(String(100))
+    event_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class CompetitorTournament(Timestamps, SoftDeletable, Base):
+    __tablename__ = "competitor_tournaments"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index(
+            "ix_competitor_tournaments_sportradar_id",
+            "sportradar_id",
+            postgresql_where=text("sportradar_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[Book] = mapped_column(string_enum(Book), index=True)
+    sport_id: Mapped[int] = mapped_column(ForeignKey("sports.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    country_raw: Mapped[str | None] = mapped_column(String(100))
+    country_iso: Mapped[str | None] = mapped_column(String(3))
+    external_id: Mapped[str] = mapped_column(String(100))
+    sportradar_id: Mapped[str | None] = mapped_column(String(100))
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+
+class CompetitorEvent(Timestamps, SoftDeletable, Base):
+    __tablename__ = "competitor_events"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index(
+            "ix_competitor_events_sportradar_id",
+            "sportradar_id",
+            postgresql_where=text("sportradar_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_competitor_events_betpawa_event_id",
+            "betpawa_event_id",
+            postgresql_where=text("betpawa_event_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[Book] = mapped_column(string_enum(Book), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("competitor_tournaments.id"), index=True)
+    # NULL: a competitor-only event, or one whose BetPawa counterpart has not been seen yet.
+    betpawa_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(500))
+    home_team: Mapped[str] = mapped_column(String(255))
+    away_team: Mapped[str] = mapped_column(String(255))
+    kickoff: Mapped[datetime] = mapped_column(index=True)
+    external_id: Mapped[str] = mapped_column(String(100))
+    sportradar_id: Mapped[str | None] = mapped_column(String(100))
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+    tournament: Mapped[CompetitorTournament] = relationship()
+
+
+# --- run bookkeeping ------------------------------------------------------------------------------
+
+
+class ScrapeBatch(Base):
+    """One batch window: exactly one Dagster partition (partition_key is unique)."""
+
+    __tablename__ = "scrape_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partition_key: Mapped[str] = mapped_column(String(64), unique=True)
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    window_end: Mapped[datetime]
+    status: Mapped[BatchStatus] = mapped_column(
+        string_enum(BatchStatus), server_default=BatchStatus.PENDING.value
+    )
+    trigger: Mapped[BatchTrigger | None] = mapped_column(string_enum(BatchTrigger, 50))
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    completed_at: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    runs: Mapped[list[ScrapeRun]] = relationship(back_populates="batch")
+
+
+class ScrapeRun(Base):
+    """One book's part of a batch."""
+
+    __tablename__ = "scrape_runs"
+    __table_args__ = (UniqueConstraint("batch_id", "bookmaker_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Nullable so that runs made outside a batch (ad hoc CLI runs) stay valid.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    bookmaker_id: Mapped[int | None] = mapped_column(ForeignKey("bookmakers.id"))
+    status: Mapped[RunStatus] = mapped_column(
+        string_enum(RunStatus), server_default=RunStatus.PENDING.value, index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    completed_at: Mapped[datetime | None]
+    events_scraped: Mapped[int] = mapped_column(server_default=text("0"))
+    events_failed: Mapped[int] = mapped_column(server_default=text("0"))
+    trigger: Mapped[BatchTrigger | None] = mapped_column(string_enum(BatchTrigger, 50))
+    current_phase: Mapped[str | None] = mapped_column(String(30))
+    current_platform: Mapped[str | None] = mapped_column(String(20))
+    platform_status: Mapped[dict[str, Any] | None]
+    platform_timings: Mapped[dict[str, Any] | None]
+
+    batch: Mapped[ScrapeBatch | None] = relationship(back_populates="runs")
+
+
+class ScrapeError(Base):
+    __tablename__ = "scrape_errors"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    scrape_run_id: Mapped[int] = mapped_column(ForeignKey("scrape_runs.id", ondelete="CASCADE"), index=True)
+    bookmaker_id: Mapped[int | None] = mapped_column(ForeignKey("bookmakers.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    # The book's own id of the event or list concerned, when there is no events row for it.
+    external_ref: Mapped[str | None] = mapped_column(String(200))
+    # The name of the typed error, e.g. MalformedResponseError, InvalidOddsError.
+    error_type: Mapped[str] = mapped_column(String(50))
+    error_message: Mapped[str] = mapped_column(Text)
+    context: Mapped[dict[str, Any] | None]
+    occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class EventScrapeStatus(Base):
+    """One row per event per batch: which books were asked for it, which delivered, how long it took.
+
+    Keyed by batch rather than by run, because one batch has a run per book and an event spans them.
+    """
+
+    __tablename__ = "event_scrape_status"
+    __table_args__ = (UniqueConstraint("batch_id", "event_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    # The SportRadar id, or "<book>:<external id>" for an event that has none.
+    event_key: Mapped[str] = mapped_column(String(120))
+    sportradar_id: Mapped[str | None] = mapped_column(String(50), index=True)
+    status: Mapped[EventScrapeOutcome] = mapped_column(string_enum(EventScrapeOutcome))
+    platforms_requested: Mapped[list[Any]]
+    platforms_scraped: Mapped[list[Any]]
+    platforms_failed: Mapped[list[Any]]
+    # Measured wall time of the slowest book's fetch of this event; NULL when not measured.
+    timing_ms: Mapped[int | None]
+    platform_timings: Mapped[dict[str, Any] | None]
+    error_details: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+# --- odds -----------------------------------------------------------------------------------------
+
+
+class MarketLineColumns:
+    """Columns shared by BetPawa's and the competitors' market rows."""
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    betpawa_market_id: Mapped[str] = mapped_column(String(50), index=True)
+    betpawa_market_name: Mapped[str] = mapped_column(String(255))
+    # O/U line, or the home side's handicap. NULL for markets without a line; the unique key
+    # treats NULLs as equal (NULLS NOT DISTINCT) instead of folding NULL into 0.
+    line: Mapped[float | None] = mapped_column(Float)
+    handicap_type: Mapped[HandicapType | None] = mapped_column(string_enum(HandicapType))
+    handicap_home: Mapped[float | None] = mapped_column(Float)
+    handicap_away: Mapped[float | None] = mapped_column(Float)
+    # [{"name": "1", "odds": 1.85, "is_active": true}, ...]; empty when the line disappeared.
+    outcomes: Mapped[list[Any]]
+    market_groups: Mapped[list[Any] | None]
+    # Set on the row that records the line's disappearance; NULL while it is offered.
+    unavailable_at: Mapped[datetime | None]
+
+
+class OddsSnapshot(Base):
+    """One observation of a BetPawa event, stored as the lines that changed since the previous one."""
+
+    __tablename__ = "odds_snapshots"
+    __table_args__ = (
+        UniqueConstraint("event_id", "bookmaker_id", "batch_id"),
+        Index("ix_odds_snapshots_event_id_captured_at", "event_id", text("captured_at DESC")),
+        Index(
+            "ix_odds_snapshots_captured_at_brin",
+            "captured_at",
+            postgresql_using="brin",
+            postgresql_with={"pages_per_range": 32},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # No index of its own: (event_id, captured_at DESC) and the unique key lead with event_id.
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    bookmaker_id: Mapped[int] = mapped_column(ForeignKey("bookmakers.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_batches.id", ondelete="SET NULL"))
+    scrape_run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_runs.id", ondelete="SET NULL"))
+    captured_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The last observation that found every line of this event unchanged since captured_at.
+    last_confirmed_at: Mapped[datetime | None]
+
+
+class MarketOdds(MarketLineColumns, Base):
+    __tablename__ = "market_odds"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
+    )
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("odds_snapshots.id", ondelete="CASCADE"))
+
+
+class CompetitorOddsSnapshot(Base):
+    __tablename__ = "competitor_odds_snapshots"
+    __table_args__ = (
+        UniqueConstraint("competitor_event_id", "batch_id"),
+        Index(
+            "ix_competitor_odds_snapshots_event_captured_at", "competitor_event_id", text("captured_at DESC")
+        ),
+        Index(
+            "ix_competitor_odds_snapshots_captured_at_brin",
+            "captured_at",
+            postgresql_using="brin",
+            postgresql_with={"pages_per_range": 32},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    competitor_event_id: Mapped[int] = mapped_column(ForeignKey("competitor_events.id", ondelete="CASCADE"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_batches.id", ondelete="SET NULL"))
+    scrape_run_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_runs.id", ondelete="SET NULL"))
+    captured_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_confirmed_at: Mapped[datetime | None]
+
+
+class CompetitorMarketOdds(MarketLineColumns, Base):
+    __tablename__ = "competitor_market_odds"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
+    )
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("competitor_odds_snapshots.id", ondelete="CASCADE"))
+
+
+# --- market mapping -------------------------------------------------------------------------------
+
+
+class UserMarketMapping(Base):
+    """A mapping added or changed by a user; overrides the file catalogue entry of the same canonical_id."""
+
+    __tablename__ = "user_market_mappings"
+    __table_args__ = (
+        Index("ix_user_market_mappings_is_active", "is_active", postgresql_where=text("is_active = TRUE")),
+        Index(
+            "ix_user_market_mappings_betpawa_id",
+            "betpawa_id",
+            postgresql_where=text("betpawa_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_user_market_mappings_sportybet_id",
+            "sportybet_id",
+            postgresql_where=text("sportybet_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_user_market_mappings_bet9ja_key",
+            "bet9ja_key",
+            postgresql_where=text("bet9ja_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    betpawa_id: Mapped[str | None] = mapped_column(String(50))
+    sportybet_id: Mapped[str | None] = mapped_column(String(50))
+    bet9ja_key: Mapped[str | None] = mapped_column(String(50))
+    outcome_mapping: Mapped[list[Any]]
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class MappingAuditLog(Base):
+    __tablename__ = "mapping_audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SET NULL: the history outlives the mapping it describes.
+    mapping_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_market_mappings.id", ondelete="SET NULL"), index=True
+    )
+    canonical_id: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[MappingAction] = mapped_column(string_enum(MappingAction), index=True)
+    old_value: Mapped[dict[str, Any] | None]
+    new_value: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class UnmappedMarketLog(Base):
+    __tablename__ = "unmapped_market_log"
+    __table_args__ = (
+        UniqueConstraint("source", "external_market_id", name="uq_unmapped_source_market"),
+        Index("ix_unmapped_market_log_occurrence_count", text("occurrence_count DESC")),
+        Index("ix_unmapped_market_log_last_seen_at", text("last_seen_at DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[Book] = mapped_column(string_enum(Book), index=True)
+    # SportyBet market id (with its specifier keys) or Bet9ja key prefix.
+    external_market_id: Mapped[str] = mapped_column(String(100))
+    market_name: Mapped[str | None] = mapped_column(String(255))
+    # Why the line could not be mapped, e.g. UNKNOWN_MARKET or UNKNOWN_OUTCOME.
+    reason: Mapped[str | None] = mapped_column(String(40))
+    sample_outcomes: Mapped[list[Any] | None]
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    occurrence_count: Mapped[int] = mapped_column(server_default=text("1"))
+    status: Mapped[UnmappedStatus] = mapped_column(
+        string_enum(UnmappedStatus), server_default=UnmappedStatus.NEW.value, index=True
+    )
+    notes: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,79 @@
+"""Session fixtures: a real embedded PostgreSQL, started by the test session itself.
+
+The server's data lives in var/test-pgdata (git-ignored), apart from `make run`'s var/pgdata.
+Each session works in a database of its own, migrated with the project's Alembic scripts,
+and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+
+from odds_pipeline.storage import migrations
+from odds_pipeline.storage.database import (
+    EmbeddedServer,
+    drop_database,
+    ensure_database,
+    make_engine,
+    start_embedded_server,
+    stop_embedded_server,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_PGDATA = PROJECT_ROOT / "var" / "test-pgdata"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedServer]:
+    server = start_embedded_server(TEST_PGDATA)
+    yield server
+    if os.environ.get("ODDS_PIPELINE_KEEP_TEST_SERVER") != "1":
+        stop_embedded_server(TEST_PGDATA)
+
+
+def _fresh_database(server: EmbeddedServer, prefix: str) -> URL:
+    url = server.url(f"{prefix}_{uuid.uuid4().hex[:10]}")
+    ensure_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: EmbeddedServer) -> Iterator[URL]:
+    """A database migrated to head, shared by the session."""
+    url = _fresh_database(pg_server, "odds_test")
+    migrations.upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back at the end, savepoints and all."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as db:
+            yield db
+        outer.rollback()
+
+
+@pytest.fixture
+def empty_database_url(pg_server: EmbeddedServer) -> Iterator[URL]:
+    """A database with no tables at all, dropped after the test."""
+    url = _fresh_database(pg_server, "odds_empty")
+    yield url
+    drop_database(url)
