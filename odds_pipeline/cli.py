@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
-from odds_pipeline.settings import Settings
+from odds_pipeline.settings import SANDBOX_PORT, Settings
 from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
     DatabaseUnavailableError,
@@ -72,6 +73,34 @@ def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.sandbox.faults import FaultPlan, FaultSpecError
+    from odds_pipeline.sandbox.server import SandboxOptions, serve
+    from odds_pipeline.sandbox.world import Scale, WorldConfig
+
+    try:
+        FaultPlan.parse(args.faults)
+    except FaultSpecError as exc:
+        print(f"odds-pipeline: --faults: {exc}", file=sys.stderr)
+        return 2
+    options = SandboxOptions(
+        world=WorldConfig(seed=args.seed, scale=Scale(args.scale), drift_share=args.drift),
+        latency_ms=args.latency_ms,
+        faults=args.faults,
+        bet9ja_timezone=settings.bet9ja_startdate_tz,
+    )
+    print(f"sandbox: http://127.0.0.1:{args.port} (scale {args.scale}, seed {args.seed})", flush=True)
+    serve(options, args.port)
+    return 0
+
+
+def cmd_bench_fetch(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench import bench_fetch
+
+    print(json.dumps(bench_fetch(settings, scale=args.scale, latency_ms=args.latency_ms, seed=args.seed)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odds-pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -91,6 +120,25 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision", nargs="?", default="base")
     down.set_defaults(handler=cmd_db_downgrade)
     db_commands.add_parser("stop", help="stop the embedded server").set_defaults(handler=cmd_db_stop)
+
+    sandbox = commands.add_parser("sandbox", help="the stand-in bookmaker APIs on 127.0.0.1")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox_commands.add_parser("serve", help="serve the nine endpoints and the control endpoints")
+    serve.add_argument("--port", type=int, default=SANDBOX_PORT)
+    serve.add_argument("--scale", choices=["demo", "full"], default="demo")
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="added to every bookmaker answer")
+    serve.add_argument("--faults", default=None, help="e.g. 5xx=0.05,timeout=0.01,bet9ja.403=0.02,sportybet.down=1")
+    serve.add_argument("--drift", type=float, default=0.05, help="share of prices that move per 15 world minutes")
+    serve.set_defaults(handler=cmd_sandbox_serve)
+
+    bench = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True)
+    fetch = bench_commands.add_parser("fetch", help="fetch every book's full palimpsest from a fresh sandbox")
+    fetch.add_argument("--scale", choices=["demo", "full"], default="full")
+    fetch.add_argument("--latency-ms", type=float, default=300.0)
+    fetch.add_argument("--seed", type=int, default=7)
+    fetch.set_defaults(handler=cmd_bench_fetch)
     return parser
 
 

@@ -76,9 +76,7 @@ class FaultPlan:
     def describe(self) -> str:
         parts = []
         for book, kinds in self.shares.items():
-            parts += [
-                f"{book.value + '.' if book else ''}{kind.value}={share:g}" for kind, share in kinds.items()
-            ]
+            parts += [f"{book.value + '.' if book else ''}{kind.value}={share:g}" for kind, share in kinds.items()]
         return ",".join(parts)
 
     def draw(self, book: Book) -> Fault | None:

@@ -140,13 +140,7 @@ def _default_lines(kind: LineKind, book: Book, name: str) -> int:
     if kind is LineKind.TOTAL:
         if "full time" in lowered and lowered == "over/under - full time":
             return {Book.BETPAWA: 9, Book.SPORTYBET: 7, Book.BET9JA: 6}[book]
-        if (
-            "&" in name
-            or " and " in lowered
-            or "btts" in lowered
-            or "double chance" in lowered
-            or "1x2" in lowered
-        ):
+        if "&" in name or " and " in lowered or "btts" in lowered or "double chance" in lowered or "1x2" in lowered:
             return {Book.BETPAWA: 4, Book.SPORTYBET: 3, Book.BET9JA: 2}[book]
         return {Book.BETPAWA: 6, Book.SPORTYBET: 3, Book.BET9JA: 2}[book]
     if kind is LineKind.ASIAN:
@@ -272,9 +266,7 @@ def _merge_outcomes(template: MarketTemplate, extra: tuple[Outcome, ...]) -> Mar
     return MarketTemplate(**{**template.__dict__, "outcomes": merged})
 
 
-def _guess_unmapped_shape(
-    book: Book, market_id: str, desc: str | None, rate: float
-) -> tuple[LineKind, tuple]:
+def _guess_unmapped_shape(book: Book, market_id: str, desc: str | None, rate: float) -> tuple[LineKind, tuple]:
     """Outcome labels and line kind for a market the reference never mapped (no names on record)."""
     text = f"{market_id} {desc or ''}".lower()
     if book is Book.SPORTYBET:
@@ -303,9 +295,7 @@ def _unmapped_templates(book: Book, mapped_ids: set[str]) -> list[MarketTemplate
             continue
         rate = row["frequency"] / data["audit_events"][book.value]
         kind, labels = _guess_unmapped_shape(book, row["market_id"], row["desc"], rate)
-        candidates = (
-            LINE_CANDIDATES[LineKind.TOTAL] if kind is LineKind.TOTAL else LINE_CANDIDATES.get(kind, ())
-        )
+        candidates = LINE_CANDIDATES[LineKind.TOTAL] if kind is LineKind.TOTAL else LINE_CANDIDATES.get(kind, ())
         lines = max(1, min(round(rate), len(candidates) or 1)) if kind is not LineKind.NONE else 1
         templates.append(
             MarketTemplate(

@@ -77,9 +77,7 @@ def betpawa_event(world: World, match: MatchSpec) -> dict[str, Any]:
         template = priced.template
         market = markets.get(template.market_id)
         if market is None:
-            handicap_type = {LineKind.ASIAN: "ASIAN", LineKind.EUROPEAN: "EUROPEAN"}.get(
-                template.line_kind, ""
-            )
+            handicap_type = {LineKind.ASIAN: "ASIAN", LineKind.EUROPEAN: "EUROPEAN"}.get(template.line_kind, "")
             market = markets[template.market_id] = {
                 "marketType": {
                     "id": template.market_id,
@@ -244,9 +242,7 @@ def _sportybet_event_head(match: MatchSpec) -> dict[str, Any]:
 def sportybet_pc_events(world: World, tournament_ids: list[str], market_ids: set[str]) -> dict[str, Any]:
     groups = []
     for tournament_id in tournament_ids:
-        matches = [
-            m for m in world.listed_matches(Book.SPORTYBET) if m.tournament.sportybet_id == tournament_id
-        ]
+        matches = [m for m in world.listed_matches(Book.SPORTYBET) if m.tournament.sportybet_id == tournament_id]
         matches.sort(key=lambda m: (m.kickoff, m.index))
         events = []
         for match in matches:
@@ -261,9 +257,7 @@ def sportybet_pc_events(world: World, tournament_ids: list[str], market_ids: set
 
 
 def sportybet_event(world: World, match: MatchSpec) -> dict[str, Any]:
-    markets = [
-        _sportybet_market(match, p, world.config.seed) for p in world.priced_lines(Book.SPORTYBET, match)
-    ]
+    markets = [_sportybet_market(match, p, world.config.seed) for p in world.priced_lines(Book.SPORTYBET, match)]
     return {
         "bizCode": SPORTYBET_OK,
         "message": "0#0",
@@ -337,7 +331,7 @@ def bet9ja_group_events(world: World, group_id: str, zone: ZoneInfo) -> dict[str
     matches.sort(key=lambda m: (m.kickoff, m.index))
     events = []
     for match in matches:
-        main = [p for p in world.priced_lines(Book.BET9JA, match) if p.template.market_id == "1X2"]
+        main = world.priced_lines(Book.BET9JA, match, only={"1X2"})
         events.append({**_bet9ja_event_head(match, zone), "O": _bet9ja_odds(main)})
     return {"R": "OK", "D": {"E": events}}
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -70,28 +71,22 @@ class Sandbox:
         if delay:
             await asyncio.sleep(delay)
         if fault in (Fault.SERVER_ERROR, Fault.DOWN):
-            status = (
-                503 if fault is Fault.DOWN else (500, 502, 503)[self.requests[(book.value, endpoint)] % 3]
-            )
+            status = 503 if fault is Fault.DOWN else (500, 502, 503)[self.requests[(book.value, endpoint)] % 3]
             return Response("upstream unavailable", status_code=status, media_type="text/plain")
         if fault is Fault.TOO_MANY_REQUESTS:
-            return Response(
-                "slow down", status_code=429, headers={"Retry-After": "1"}, media_type="text/plain"
-            )
+            return Response("slow down", status_code=429, headers={"Retry-After": "1"}, media_type="text/plain")
         if fault is Fault.FORBIDDEN_BURST:
-            return Response(
-                "<html><body>403 Forbidden</body></html>", status_code=403, media_type="text/html"
-            )
+            return Response("<html><body>403 Forbidden</body></html>", status_code=403, media_type="text/html")
 
         result = render()
         if isinstance(result, Response):
             return result
-        body = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+        body = orjson.dumps(result)
         if fault is Fault.MALFORMED:
             body = body[: max(1, len(body) // 2)]
         elif fault is Fault.SHAPE_DRIFT:
             old, new = SHAPE_DRIFT[book]
-            body = body.replace(f'"{old}":', f'"{new}":', 1)
+            body = body.replace(f'"{old}":'.encode(), f'"{new}":'.encode(), 1)
         return Response(body, media_type="application/json")
 
     def stats(self) -> dict[str, Any]:
@@ -155,12 +150,8 @@ class Sandbox:
     async def sportybet_catalogue(self, request: Request) -> Response:
         sport = request.query_params.get("sportId")
         if sport != "sr:sport:1":
-            return await self.answer(
-                Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_failure("unknown sport")
-            )
-        return await self.answer(
-            Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_catalogue(self.world)
-        )
+            return await self.answer(Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_failure("unknown sport"))
+        return await self.answer(Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_catalogue(self.world))
 
     async def sportybet_pc_events(self, request: Request) -> Response:
         try:
@@ -196,10 +187,7 @@ class Sandbox:
         group_id = request.query_params.get("GROUPID", "")
 
         def render() -> Any:
-            return (
-                payloads.bet9ja_group_events(self.world, group_id, self.bet9ja_zone)
-                or payloads.bet9ja_not_found()
-            )
+            return payloads.bet9ja_group_events(self.world, group_id, self.bet9ja_zone) or payloads.bet9ja_not_found()
 
         return await self.answer(Book.BET9JA, "events", render)
 

@@ -51,10 +51,25 @@ SYLLABLES = ("ka", "ro", "lin", "va", "mor", "den", "tu", "sa", "bel", "gra", "n
 CLUB_SUFFIXES = ("FC", "United", "City", "Athletic", "Rovers", "Sporting", "SC", "Wanderers")
 
 
+def key_hash(*parts: object) -> int:
+    """A deterministic 64-bit number for the given key (stable across processes, unlike hash())."""
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+
+
 def unit(*parts: object) -> float:
     """A deterministic number in [0, 1) for the given key."""
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    return key_hash(*parts) / 2**64
+
+
+_MASK = (1 << 64) - 1
+
+
+def mix(base: int, salt: int) -> float:
+    """A number in [0, 1) derived from a key hash and a small salt (splitmix64 finaliser): cheap per outcome."""
+    z = (base + (salt + 1) * 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return (z ^ (z >> 31)) / 2**64
 
 
 def _place_name(*key: object) -> str:
@@ -226,9 +241,7 @@ class World:
         anchor = config.anchor or floor_to_window(datetime.now(UTC))
         self.clock = WorldClock(anchor=anchor, follow_wall_clock=config.follow_wall_clock)
         self.tournaments, self.matches = self._build()
-        self._by_external = {
-            book: {m.external_id(book): m for m in self.matches if book in m.books} for book in Book
-        }
+        self._by_external = {book: {m.external_id(book): m for m in self.matches if book in m.books} for book in Book}
 
     # --- construction ------------------------------------------------------------------------
 
@@ -255,12 +268,8 @@ class World:
             pick = unit(seed, "tournament-of", m) * acc
             tournament = tournaments[next(i for i, c in enumerate(cumulative) if c >= pick)]
             kickoff = floor_to_window(anchor + timedelta(minutes=30 + unit(seed, "kickoff", m) * 6 * 24 * 60))
-            home = Team(
-                _place_name(seed, "home", m), CLUB_SUFFIXES[int(unit(seed, "hs", m) * len(CLUB_SUFFIXES))]
-            )
-            away = Team(
-                _place_name(seed, "away", m), CLUB_SUFFIXES[int(unit(seed, "as", m) * len(CLUB_SUFFIXES))]
-            )
+            home = Team(_place_name(seed, "home", m), CLUB_SUFFIXES[int(unit(seed, "hs", m) * len(CLUB_SUFFIXES))])
+            away = Team(_place_name(seed, "away", m), CLUB_SUFFIXES[int(unit(seed, "as", m) * len(CLUB_SUFFIXES))])
             has_sportradar = unit(seed, "sr", m) >= 0.02
             matches.append(
                 MatchSpec(
@@ -322,13 +331,18 @@ class World:
     def epoch(self, now: datetime) -> int:
         return (now - self.clock.anchor) // EPOCH
 
-    def priced_lines(self, book: Book, match: MatchSpec, now: datetime | None = None) -> list[PricedLine]:
+    def priced_lines(
+        self, book: Book, match: MatchSpec, now: datetime | None = None, only: set[str] | None = None
+    ) -> list[PricedLine]:
+        """The lines ``book`` offers for ``match`` now; ``only`` restricts them to some market ids."""
         now = now or self.now()
         epoch = self.epoch(now)
         near = match.kickoff - now <= NEAR_KICKOFF
         seed = self.config.seed
         lines: list[PricedLine] = []
         for template in templates_for(book):
+            if only is not None and template.market_id not in only:
+                continue
             if template.near_kickoff_only and not near:
                 continue
             if (
@@ -348,31 +362,28 @@ class World:
     def _price(
         self, book: Book, match: MatchSpec, template: MarketTemplate, line: float | None, epoch: int
     ) -> PricedLine:
-        seed = self.config.seed
+        line_hash = key_hash(self.config.seed, book, match.index, template.market_id, line)
         probabilities = self._true_probabilities(match, template, line)
         margin = BOOK_MARGIN[book] * (1 if template.family is not Family.GENERIC else EXOTIC_MARGIN_FACTOR)
-        line_key = (book, match.index, template.market_id, line)
-        changed_at = self._last_change(line_key, epoch)
-        suspended = unit(seed, "suspended", *line_key, epoch) < self.config.suspend_share
+        changed_at = self._last_change(line_hash, epoch)
+        suspended = mix(line_hash, 1_000_000 + epoch) < self.config.suspend_share
         outcomes = []
-        for outcome, p in zip(template.outcomes, probabilities, strict=True):
-            drift = 1 + 0.08 * (unit(seed, "drift", *line_key, outcome.label, changed_at) - 0.5)
+        for i, (outcome, p) in enumerate(zip(template.outcomes, probabilities, strict=True)):
+            drift = 1 + 0.08 * (mix(line_hash, changed_at * 64 + i) - 0.5)
             odds = max(1.01, round(drift / (p * (1 + margin)), 2))
             outcomes.append(PricedOutcome(outcome.label, odds, suspended))
         return PricedLine(template, line, tuple(outcomes))
 
-    def _last_change(self, line_key: tuple, epoch: int) -> int:
+    def _last_change(self, line_hash: int, epoch: int) -> int:
         """The latest epoch at or before ``epoch`` in which this price moved."""
         share = self.config.drift_share
         if share <= 0:
             return 0
         period = max(1, round(1 / share))
-        offset = int(unit(self.config.seed, "phase", *line_key) * period)
+        offset = int(mix(line_hash, -1) * period)
         return epoch - ((epoch + offset) % period)
 
-    def _true_probabilities(
-        self, match: MatchSpec, template: MarketTemplate, line: float | None
-    ) -> list[float]:
+    def _true_probabilities(self, match: MatchSpec, template: MarketTemplate, line: float | None) -> list[float]:
         labels = [o.canonical for o in template.outcomes]
         if template.family is Family.RESULT and labels == ["home", "draw", "away"]:
             return list(match.result_probabilities)
@@ -386,10 +397,9 @@ class World:
             return [over, 1 - over]
         if template.family is Family.BTTS and labels == ["yes", "no"]:
             return [match.btts_probability, 1 - match.btts_probability]
-        # Shared across books (no book in the key), so the same market is priced alike everywhere.
-        weights = [
-            0.25 + unit(self.config.seed, "p", match.index, template.shared_key, line, c) for c in labels
-        ]
+        # Keyed without the book, so the same market is priced alike everywhere.
+        shared = key_hash(self.config.seed, match.index, template.shared_key, line)
+        weights = [0.25 + mix(shared, sum(map(ord, c)) * 131 + len(c)) for c in labels]
         total = sum(weights)
         return [w / total for w in weights]
 

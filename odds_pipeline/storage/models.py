@@ -114,9 +114,7 @@ class Tournament(Timestamps, Base):
     """A BetPawa tournament (competition). Competitors' tournaments live in competitor_tournaments."""
 
     __tablename__ = "tournaments"
-    __table_args__ = (
-        UniqueConstraint("sport_id", "name", "country", name="uq_tournaments_sport_name_country"),
-    )
+    __table_args__ = (UniqueConstraint("sport_id", "name", "country", name="uq_tournaments_sport_name_country"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sport_id: Mapped[int] = mapped_column(ForeignKey("sports.id"))
@@ -225,9 +223,7 @@ class ScrapeBatch(Base):
     partition_key: Mapped[str] = mapped_column(String(64), unique=True)
     window_start: Mapped[datetime] = mapped_column(index=True)
     window_end: Mapped[datetime]
-    status: Mapped[BatchStatus] = mapped_column(
-        string_enum(BatchStatus), server_default=BatchStatus.PENDING.value
-    )
+    status: Mapped[BatchStatus] = mapped_column(string_enum(BatchStatus), server_default=BatchStatus.PENDING.value)
     trigger: Mapped[BatchTrigger | None] = mapped_column(string_enum(BatchTrigger, 50))
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
@@ -354,9 +350,7 @@ class OddsSnapshot(Base):
 
 class MarketOdds(MarketLineColumns, Base):
     __tablename__ = "market_odds"
-    __table_args__ = (
-        UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
-    )
+    __table_args__ = (UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),)
 
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("odds_snapshots.id", ondelete="CASCADE"))
 
@@ -365,9 +359,7 @@ class CompetitorOddsSnapshot(Base):
     __tablename__ = "competitor_odds_snapshots"
     __table_args__ = (
         UniqueConstraint("competitor_event_id", "batch_id"),
-        Index(
-            "ix_competitor_odds_snapshots_event_captured_at", "competitor_event_id", text("captured_at DESC")
-        ),
+        Index("ix_competitor_odds_snapshots_event_captured_at", "competitor_event_id", text("captured_at DESC")),
         Index(
             "ix_competitor_odds_snapshots_captured_at_brin",
             "captured_at",
@@ -386,9 +378,7 @@ class CompetitorOddsSnapshot(Base):
 
 class CompetitorMarketOdds(MarketLineColumns, Base):
     __tablename__ = "competitor_market_odds"
-    __table_args__ = (
-        UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
-    )
+    __table_args__ = (UniqueConstraint("snapshot_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),)
 
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("competitor_odds_snapshots.id", ondelete="CASCADE"))
 

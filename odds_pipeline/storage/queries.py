@@ -18,12 +18,8 @@ def live(model: type[SoftDeletableModel]) -> Select[tuple[SoftDeletableModel]]:
     return select(model).where(model.deleted_at.is_(None))
 
 
-def soft_delete(
-    session: Session, model: type[SoftDeletableModel], ids: list[int], at: datetime | None = None
-) -> int:
+def soft_delete(session: Session, model: type[SoftDeletableModel], ids: list[int], at: datetime | None = None) -> int:
     """Mark rows deleted without removing them; returns how many were newly marked."""
     when = at or datetime.now(UTC)
-    result = session.execute(
-        update(model).where(model.id.in_(ids), model.deleted_at.is_(None)).values(deleted_at=when)
-    )
+    result = session.execute(update(model).where(model.id.in_(ids), model.deleted_at.is_(None)).values(deleted_at=when))
     return result.rowcount

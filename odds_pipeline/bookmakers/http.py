@@ -1,0 +1,223 @@
+"""The one HTTP layer every book's client uses: limits, pacing, retries that really retry, a size cap.
+
+One ``BookHttp`` per book and run: one httpx.AsyncClient with keep-alive, a semaphore that caps
+concurrent requests, a pause after each request where the book asks for one, and retries with
+exponential backoff and jitter on timeouts, connection errors, 5xx, 429 (honouring Retry-After)
+and, where the book uses it that way, 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from odds_pipeline.bookmakers.errors import (
+    BookmakerRejectedError,
+    BookmakerUnavailableError,
+    MalformedResponseError,
+    NotFoundError,
+    ResponseTooLargeError,
+)
+from odds_pipeline.domain import Book
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/144.0.0.0 Safari/537.36"
+)
+
+
+@dataclass(frozen=True)
+class ClientLimits:
+    concurrency: int
+    pace_s: float = 0.0  # pause after each request, holding the slot (Bet9ja: 25 ms)
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 5.0
+    max_response_bytes: int = 16 * 1024 * 1024
+    max_attempts: int = 4
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 10.0
+    retry_after_cap_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """One answer, kept byte for byte: the landing store keeps these, parsers read them."""
+
+    book: Book
+    endpoint: str  # catalogue | events | event
+    ref: str  # what was asked for: a competition/tournament/group id, an event id
+    url: str
+    status: int
+    body: bytes
+    fetched_at: datetime
+    elapsed_ms: float
+    attempts: int = 1
+    _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def json(self) -> Any:
+        if not self._decoded:
+            try:
+                self._decoded.append(orjson.loads(self.body))
+            except orjson.JSONDecodeError as exc:
+                raise MalformedResponseError(
+                    self.book, f"{self.endpoint} answer is not JSON ({exc})", ref=self.ref, url=self.url
+                ) from exc
+        return self._decoded[0]
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class BookHttp:
+    def __init__(
+        self,
+        book: Book,
+        base_url: str,
+        headers: dict[str, str],
+        limits: ClientLimits,
+        *,
+        retry_on_forbidden: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.book = book
+        self.limits = limits
+        self.retry_on_forbidden = retry_on_forbidden
+        self._rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(limits.concurrency)
+        self.requests_sent = 0
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"user-agent": USER_AGENT, **headers},
+            timeout=httpx.Timeout(limits.timeout_s, connect=limits.connect_timeout_s),
+            limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> BookHttp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        ref: str,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> RawResponse:
+        """Send one request, retrying what is worth retrying; raise a typed BookmakerError otherwise."""
+        last_reason = ""
+        for attempt in range(1, self.limits.max_attempts + 1):
+            try:
+                async with self._slots:
+                    try:
+                        return await self._attempt(method, path, endpoint, ref, params, json_body, attempt)
+                    finally:
+                        if self.limits.pace_s:
+                            await asyncio.sleep(self.limits.pace_s)
+            except _Retryable as retry:
+                last_reason = str(retry)
+                if attempt == self.limits.max_attempts:
+                    break
+                delay = self._backoff(attempt, retry.retry_after_s)
+                log.debug("%s %s: %s; retry %d in %.2fs", self.book, ref, retry, attempt, delay)
+                await asyncio.sleep(delay)
+        raise BookmakerUnavailableError(
+            self.book,
+            f"{endpoint} failed after {self.limits.max_attempts} attempts: {last_reason}",
+            ref=ref,
+            path=path,
+        )
+
+    async def _attempt(
+        self, method: str, path: str, endpoint: str, ref: str, params: Any, json_body: Any, attempt: int
+    ) -> RawResponse:
+        started = time.perf_counter()
+        self.requests_sent += 1
+        try:
+            async with self._client.stream(method, path, params=params, json=json_body) as response:
+                status = response.status_code
+                if status == 200:
+                    body = await self._read_capped(response, ref)
+                else:
+                    await response.aclose()
+                    self._classify_failure(response, endpoint, ref)
+        except httpx.TimeoutException as exc:
+            raise _Retryable(f"timeout ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(f"connection error ({type(exc).__name__}: {exc})") from exc
+        return RawResponse(
+            book=self.book,
+            endpoint=endpoint,
+            ref=ref,
+            url=str(response.url),
+            status=status,
+            body=body,
+            fetched_at=datetime.now(UTC),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            attempts=attempt,
+        )
+
+    def _classify_failure(self, response: httpx.Response, endpoint: str, ref: str) -> None:
+        status = response.status_code
+        if status == 404:
+            raise NotFoundError(self.book, f"{endpoint}: HTTP 404", ref=ref)
+        if status == 429:
+            raise _Retryable("HTTP 429", retry_after_s=self._retry_after(response))
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        if status == 403 and self.retry_on_forbidden:
+            raise _Retryable("HTTP 403 (too fast)", retry_after_s=self._retry_after(response))
+        raise BookmakerRejectedError(self.book, f"{endpoint}: HTTP {status}", ref=ref, status=status)
+
+    async def _read_capped(self, response: httpx.Response, ref: str) -> bytes:
+        cap = self.limits.max_response_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLargeError(self.book, f"answer of {declared} bytes exceeds the {cap}-byte cap", ref=ref)
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLargeError(self.book, f"answer exceeds the {cap}-byte cap", ref=ref)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        value = response.headers.get("retry-after")
+        if not value:
+            return None
+        if value.strip().isdigit():
+            seconds = float(value)
+        else:
+            try:
+                seconds = (email.utils.parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError):
+                return None
+        return max(0.0, min(seconds, self.limits.retry_after_cap_s))
+
+    def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
+        """Exponential backoff with jitter, capped; a server's Retry-After wins when it asks for longer."""
+        ceiling = min(self.limits.backoff_cap_s, self.limits.backoff_base_s * 2 ** (attempt - 1))
+        delay = self._rng.uniform(ceiling / 2, ceiling)
+        return max(delay, retry_after_s) if retry_after_s is not None else delay

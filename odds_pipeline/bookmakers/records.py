@@ -1,0 +1,65 @@
+"""Small typed records shared by every book: what a parser makes of a book's JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from odds_pipeline.bookmakers.errors import ParseError
+from odds_pipeline.domain import Book
+
+
+@dataclass(frozen=True, slots=True)
+class TournamentRecord:
+    book: Book
+    external_id: str
+    name: str
+    country: str | None
+    sportradar_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    book: Book
+    external_id: str  # the id this book's full-event endpoint accepts
+    sportradar_id: str | None  # bare number, e.g. "61300947"
+    kickoff: datetime  # aware, UTC
+    home_team: str
+    away_team: str
+    tournament: TournamentRecord | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.home_team} - {self.away_team}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    name: str  # the book's own label: BetPawa "1", SportyBet "Home", Bet9ja suffix "1"
+    odds: float  # decimal, > 1.0
+    suspended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MarketLineRecord:
+    """One line of one market, as the book carries it."""
+
+    book: Book
+    market_id: str  # BetPawa marketType.id, SportyBet market id, Bet9ja key without S_ (e.g. "OU")
+    market_name: str | None
+    outcomes: tuple[OutcomeRecord, ...]
+    specifier: str | None = None  # SportyBet specifier or Bet9ja @param, verbatim
+    line: float | None = None  # the total, or the home side's handicap
+    handicap: str | None = None  # SportyBet's raw hcp value ("-0.5" or "0:1"); Bet9ja/BetPawa: the line
+    params: tuple[tuple[str, str], ...] = ()  # parsed specifier keys, e.g. (("total", "2.5"),)
+    groups: tuple[str, ...] = ()  # BetPawa tabs other than "all"
+    handicap_type: str | None = None  # BetPawa's marketType.handicapType when it names one
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEvent:
+    """A full event: its header, every line that parsed, and what did not (nothing is dropped silently)."""
+
+    event: EventRecord
+    lines: tuple[MarketLineRecord, ...]
+    problems: tuple[ParseError, ...] = field(default=())

@@ -1,0 +1,36 @@
+"""One line per book: how to open its client from settings."""
+
+from __future__ import annotations
+
+from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.bet9ja import Bet9jaClient
+from odds_pipeline.bookmakers.betpawa import BetPawaClient
+from odds_pipeline.bookmakers.http import ClientLimits
+from odds_pipeline.bookmakers.sportybet import SportyBetClient
+from odds_pipeline.domain import Book
+from odds_pipeline.settings import BookSettings, Settings
+
+
+def limits_from(book_settings: BookSettings) -> ClientLimits:
+    return ClientLimits(
+        concurrency=book_settings.concurrency,
+        pace_s=book_settings.pace_ms / 1000,
+        timeout_s=book_settings.timeout_s,
+        max_attempts=book_settings.max_attempts,
+        max_response_bytes=int(book_settings.max_response_mb * 1024 * 1024),
+    )
+
+
+def open_client(book: Book, settings: Settings) -> BookClient:
+    book_settings = settings.books[book]
+    limits = limits_from(book_settings)
+    if book is Book.BETPAWA:
+        return BetPawaClient.open(book_settings.base_url, limits)
+    if book is Book.SPORTYBET:
+        return SportyBetClient.open(book_settings.base_url, limits)
+    return Bet9jaClient.open(
+        book_settings.base_url,
+        limits,
+        startdate_zone=settings.bet9ja_startdate_tz,
+        cache_version=settings.bet9ja_cache_version,
+    )

@@ -1,0 +1,232 @@
+"""SportyBet Nigeria: endpoints, headers and parsers (platform-apis.md §2)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from odds_pipeline.bookmakers import values
+from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, NotFoundError, ParseError
+from odds_pipeline.bookmakers.http import BookHttp, ClientLimits, RawResponse
+from odds_pipeline.bookmakers.records import (
+    EventRecord,
+    MarketLineRecord,
+    OutcomeRecord,
+    ParsedEvent,
+    TournamentRecord,
+)
+from odds_pipeline.domain import Book
+
+BOOK = Book.SPORTYBET
+FOOTBALL = "sr:sport:1"
+PREMATCH_PRODUCT = 3
+SUCCESS = 10000
+MATCH_PREFIX = "sr:match:"
+# Markets that come inline with each event of a list (1X2, O/U, DC, BTTS, DNB, odd/even, O/U & GG, 3-way hcp).
+LIST_MARKETS = "1,18,10,29,11,26,36,14"
+MAX_SPECIFIER_LENGTH = 1000
+HEADERS = {"clientid": "web", "operid": "2", "platform": "web", "accept": "*/*", "accept-language": "en"}
+DEFAULT_LIMITS = ClientLimits(concurrency=50)
+
+
+def _cache_buster() -> str:
+    return str(int(time.time() * 1000))
+
+
+def unwrap(raw: RawResponse) -> Any:
+    """The ``data`` of a successful answer; bizCode other than 10000 is SportyBet's "not found / refused"."""
+    payload = values.as_dict(BOOK, raw.json(), "$", raw.ref)
+    if "bizCode" not in payload:
+        raise MalformedResponseError(BOOK, "answer has no bizCode", ref=raw.ref)
+    if payload["bizCode"] != SUCCESS:
+        raise NotFoundError(BOOK, f"bizCode {payload['bizCode']}: {payload.get('message')}", ref=raw.ref)
+    if "data" not in payload:
+        raise MalformedResponseError(BOOK, "answer has no data", ref=raw.ref)
+    return payload["data"]
+
+
+class SportyBetClient(BookClient):
+    book = BOOK
+
+    @classmethod
+    def open(cls, base_url: str, limits: ClientLimits = DEFAULT_LIMITS) -> SportyBetClient:
+        return cls(BookHttp(BOOK, base_url, HEADERS, limits))
+
+    async def catalogue(self) -> RawResponse:
+        params = {"sportId": FOOTBALL, "timeline": "", "productId": PREMATCH_PRODUCT, "_t": _cache_buster()}
+        raw = await self.http.request(
+            "GET", "/api/ng/factsCenter/popularAndSportList", endpoint="catalogue", ref=FOOTBALL, params=params
+        )
+        unwrap(raw)
+        return raw
+
+    async def event_list(self, ref: str) -> list[RawResponse]:
+        body = [{"sportId": FOOTBALL, "marketId": LIST_MARKETS, "tournamentId": [[ref]]}]
+        raw = await self.http.request(
+            "POST", "/api/ng/factsCenter/pcEvents", endpoint="events", ref=ref, json_body=body
+        )
+        unwrap(raw)
+        return [raw]
+
+    async def event(self, external_id: str) -> RawResponse:
+        event_id = external_id if external_id.startswith(MATCH_PREFIX) else f"{MATCH_PREFIX}{external_id}"
+        params = {"eventId": event_id, "productId": PREMATCH_PRODUCT, "_t": _cache_buster()}
+        raw = await self.http.request("GET", "/api/ng/factsCenter/event", endpoint="event", ref=event_id, params=params)
+        unwrap(raw)
+        return raw
+
+    def list_refs(self, catalogue: RawResponse) -> list[str]:
+        return [t.external_id for t in self.parse_tournaments(catalogue)]
+
+    def event_ids(self, event_list: RawResponse) -> list[str]:
+        return [e.external_id for e in self.parse_event_list(event_list)]
+
+    def parse_tournaments(self, catalogue: RawResponse) -> list[TournamentRecord]:
+        return parse_catalogue(unwrap(catalogue))
+
+    def parse_event_list(self, event_list: RawResponse) -> list[EventRecord]:
+        data = values.as_list(BOOK, unwrap(event_list), "data", event_list.ref)
+        events = []
+        for g, group in enumerate(data):
+            group = values.as_dict(BOOK, group, f"data[{g}]", event_list.ref)
+            for item in values.as_list(BOOK, group.get("events") or [], f"data[{g}].events", event_list.ref):
+                events.append(parse_event_header(item, event_list.ref))
+        return events
+
+    def parse_event(self, event: RawResponse) -> ParsedEvent:
+        return parse_event(unwrap(event), event.ref)
+
+
+def parse_catalogue(data: Any) -> list[TournamentRecord]:
+    sports = values.as_list(BOOK, values.as_dict(BOOK, data, "data").get("sportList"), "data.sportList")
+    tournaments = []
+    for sport in sports:
+        if not isinstance(sport, dict) or sport.get("id") != FOOTBALL:
+            continue
+        for c, category in enumerate(values.as_list(BOOK, sport.get("categories") or [], "categories")):
+            category = values.as_dict(BOOK, category, f"categories[{c}]")
+            for t, item in enumerate(values.as_list(BOOK, category.get("tournaments") or [], "tournaments")):
+                item = values.as_dict(BOOK, item, f"categories[{c}].tournaments[{t}]")
+                external_id = values.ident(BOOK, item.get("id"), f"categories[{c}].tournaments[{t}].id")
+                tournaments.append(
+                    TournamentRecord(
+                        book=BOOK,
+                        external_id=external_id,
+                        name=str(item.get("name") or ""),
+                        country=category.get("name"),
+                        sportradar_id=external_id.removeprefix("sr:tournament:")
+                        if "sr:tournament:" in external_id
+                        else None,
+                    )
+                )
+    return tournaments
+
+
+def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
+    event = values.as_dict(BOOK, payload, "data", ref)
+    external_id = values.ident(BOOK, event.get("eventId"), "eventId", ref)
+    sportradar_id = external_id.removeprefix(MATCH_PREFIX) if external_id.startswith(MATCH_PREFIX) else None
+    kickoff = values.kickoff_epoch_ms(BOOK, event.get("estimateStartTime"), "estimateStartTime", external_id)
+    home = values.require(BOOK, event, "homeTeamName", "data", external_id)
+    away = values.require(BOOK, event, "awayTeamName", "data", external_id)
+    tournament = None
+    category = ((event.get("sport") or {}) if isinstance(event.get("sport"), dict) else {}).get("category")
+    if isinstance(category, dict) and isinstance(category.get("tournament"), dict):
+        raw = category["tournament"]
+        tournament_id = str(raw.get("id") or "")
+        if tournament_id:
+            tournament = TournamentRecord(
+                book=BOOK,
+                external_id=tournament_id,
+                name=str(raw.get("name") or ""),
+                country=category.get("name"),
+                sportradar_id=tournament_id.removeprefix("sr:tournament:")
+                if "sr:tournament:" in tournament_id
+                else None,
+            )
+    return EventRecord(
+        book=BOOK,
+        external_id=external_id,
+        sportradar_id=sportradar_id if sportradar_id and sportradar_id.isdigit() else None,
+        kickoff=kickoff,
+        home_team=str(home),
+        away_team=str(away),
+        tournament=tournament,
+    )
+
+
+def parse_specifier(
+    specifier: str, path: str, ref: str | None
+) -> tuple[tuple[tuple[str, str], ...], float | None, str | None]:
+    """``total=2.5`` / ``hcp=-0.5`` / ``hcp=0:1`` / ``variant=…`` / ``a=1|b=2`` → (params, line, raw hcp).
+
+    The line is the total, or the home side's handicap: ``0:1`` (a head start of one goal for the away
+    side) is -1 for home.
+    """
+    if len(specifier) > MAX_SPECIFIER_LENGTH:
+        raise ParseError(BOOK, path, f"specifier longer than {MAX_SPECIFIER_LENGTH} characters", ref=ref)
+    params = []
+    for part in specifier.split("|"):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ParseError(BOOK, path, f"not key=value: {part!r}", ref=ref)
+        params.append((key.strip().lower(), value.strip()))
+    found = dict(params)
+    line, hcp = None, None
+    if "total" in found:
+        line = values.line_value(BOOK, found["total"], f"{path}.total", ref)
+    elif "hcp" in found:
+        hcp = found["hcp"]
+        home_goals, colon, away_goals = hcp.partition(":")
+        if colon:
+            line = values.line_value(BOOK, home_goals, f"{path}.hcp", ref) - values.line_value(
+                BOOK, away_goals, f"{path}.hcp", ref
+            )
+        else:
+            line = values.line_value(BOOK, hcp, f"{path}.hcp", ref)
+    return tuple(params), line, hcp
+
+
+def parse_event(data: Any, ref: str | None = None) -> ParsedEvent:
+    header = parse_event_header(data, ref)
+    markets = values.as_list(BOOK, data.get("markets"), "data.markets", header.external_id)
+    lines: list[MarketLineRecord] = []
+    problems: list[ParseError] = []
+    for m, market in enumerate(markets):
+        path = f"data.markets[{m}]"
+        try:
+            lines.append(_market_line(market, path, header.external_id))
+        except ParseError as problem:
+            problems.append(problem)
+        except BookmakerError as problem:
+            problems.append(ParseError(BOOK, path, str(problem.args[0]), ref=header.external_id))
+    return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+
+
+def _market_line(market: Any, path: str, ref: str) -> MarketLineRecord:
+    market = values.as_dict(BOOK, market, path, ref)
+    market_id = values.ident(BOOK, market.get("id"), f"{path}.id", ref)
+    specifier = market.get("specifier") or None
+    params, line, hcp = parse_specifier(str(specifier), f"{path}.specifier", ref) if specifier else ((), None, None)
+    outcomes = []
+    for o, outcome in enumerate(values.as_list(BOOK, market.get("outcomes") or [], f"{path}.outcomes", ref)):
+        outcome_path = f"{path}.outcomes[{o}]"
+        outcome = values.as_dict(BOOK, outcome, outcome_path, ref)
+        outcomes.append(
+            OutcomeRecord(
+                name=str(values.require(BOOK, outcome, "desc", outcome_path, ref)),
+                odds=values.odds(BOOK, outcome.get("odds"), f"{outcome_path}.odds", ref),
+                suspended=outcome.get("isActive", 1) != 1,
+            )
+        )
+    return MarketLineRecord(
+        book=BOOK,
+        market_id=market_id,
+        market_name=market.get("desc") or market.get("name"),
+        outcomes=tuple(outcomes),
+        specifier=str(specifier) if specifier else None,
+        line=line,
+        handicap=hcp,
+        params=params,
+    )

@@ -1,0 +1,114 @@
+"""Checks of single values shared by the parsers: ids, odds, kick-off times, numbers."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from odds_pipeline.bookmakers.errors import (
+    InvalidKickoffError,
+    InvalidLineError,
+    InvalidOddsError,
+    MalformedResponseError,
+    MissingFieldError,
+)
+from odds_pipeline.domain import Book
+
+
+def require(book: Book, container: Any, key: str, path: str, ref: str | None = None) -> Any:
+    """``container[key]``, or MissingFieldError naming the path when it is absent, null or empty."""
+    if not isinstance(container, dict):
+        raise MalformedResponseError(book, f"{path} is not an object", ref=ref)
+    value = container.get(key)
+    if value is None or value == "":
+        raise MissingFieldError(book, f"{path}.{key}", "missing", ref=ref)
+    return value
+
+
+def as_dict(book: Book, value: Any, path: str, ref: str | None = None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedResponseError(book, f"{path} is not an object (got {type(value).__name__})", ref=ref)
+    return value
+
+
+def as_list(book: Book, value: Any, path: str, ref: str | None = None) -> list[Any]:
+    if not isinstance(value, list):
+        raise MalformedResponseError(book, f"{path} is not a list (got {type(value).__name__})", ref=ref)
+    return value
+
+
+def ident(book: Book, value: Any, path: str, ref: str | None = None) -> str:
+    """An id, given as a string or an integer; booleans and empty values are not ids."""
+    if isinstance(value, bool) or value is None or value == "" or not isinstance(value, str | int):
+        raise MissingFieldError(book, path, f"not an id: {value!r}", ref=ref)
+    return str(value)
+
+
+def odds(book: Book, value: Any, path: str, ref: str | None = None) -> float:
+    """Decimal odds: a finite number above 1.0, given as a number or a numeric string."""
+    if isinstance(value, bool):
+        raise InvalidOddsError(book, path, f"not a number: {value!r}", ref=ref)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidOddsError(book, path, f"not a number: {value!r}", ref=ref) from None
+    if not math.isfinite(number) or number <= 1.0:
+        raise InvalidOddsError(book, path, f"impossible odds {value!r} (must be finite and above 1.0)", ref=ref)
+    return number
+
+
+def line_value(book: Book, value: Any, path: str, ref: str | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidLineError(book, path, f"not a number: {value!r}", ref=ref) from None
+    if not math.isfinite(number):
+        raise InvalidLineError(book, path, f"not finite: {value!r}", ref=ref)
+    return number
+
+
+def kickoff_iso(book: Book, value: Any, path: str, ref: str | None = None) -> datetime:
+    """ISO-8601 with an offset or Z; a value without one is refused rather than guessed."""
+    if not isinstance(value, str):
+        raise InvalidKickoffError(book, path, f"not a timestamp: {value!r}", ref=ref)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidKickoffError(book, path, f"unparsable: {value!r}", ref=ref) from None
+    if moment.tzinfo is None:
+        raise InvalidKickoffError(book, path, f"no time zone in {value!r}", ref=ref)
+    return moment.astimezone(UTC)
+
+
+def kickoff_epoch_ms(book: Book, value: Any, path: str, ref: str | None = None) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidKickoffError(book, path, f"not epoch milliseconds: {value!r}", ref=ref)
+    try:
+        millis = float(value)
+        if not math.isfinite(millis):
+            raise ValueError
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidKickoffError(book, path, f"not epoch milliseconds: {value!r}", ref=ref) from None
+
+
+def kickoff_local(book: Book, value: Any, zone: tzinfo, path: str, ref: str | None = None) -> datetime:
+    """ "YYYY-MM-DD HH:MM:SS" in a zone the caller names (Bet9ja's STARTDATE carries none)."""
+    if not isinstance(value, str):
+        raise InvalidKickoffError(book, path, f"not a timestamp: {value!r}", ref=ref)
+    try:
+        naive = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - zone applied below
+    except ValueError:
+        raise InvalidKickoffError(book, path, f"unparsable: {value!r}", ref=ref) from None
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def split_teams(book: Book, name: Any, path: str, ref: str | None = None) -> tuple[str, str]:
+    """ "Home - Away" (or "Home vs Away"), split at the first separator."""
+    if isinstance(name, str):
+        for separator in (" - ", " vs ", " v "):
+            home, found, away = name.partition(separator)
+            if found and home.strip() and away.strip():
+                return home.strip(), away.strip()
+    raise MissingFieldError(book, path, f"cannot tell home from away in {name!r}", ref=ref)
