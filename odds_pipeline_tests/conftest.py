@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
+from odds_pipeline.sandbox.world import WorldConfig
 from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
     EmbeddedServer,
@@ -77,3 +79,10 @@ def empty_database_url(pg_server: EmbeddedServer) -> Iterator[URL]:
     url = _fresh_database(pg_server, "odds_empty")
     yield url
     drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[RunningSandbox]:
+    """The sandbox on a free loopback port, for the whole session."""
+    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=11), hang_s=5.0)) as running:
+        yield running

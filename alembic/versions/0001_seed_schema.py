@@ -59,9 +59,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "trigger",
-            sa.Enum(
-                "schedule", "sensor", "backfill", "manual", name="batchtrigger", native_enum=False, length=50
-            ),
+            sa.Enum("schedule", "sensor", "backfill", "manual", name="batchtrigger", native_enum=False, length=50),
             nullable=True,
         ),
         sa.Column("dagster_run_id", sa.String(length=64), nullable=True),
@@ -94,12 +92,8 @@ def upgrade() -> None:
         sa.Column("market_name", sa.String(length=255), nullable=True),
         sa.Column("reason", sa.String(length=40), nullable=True),
         sa.Column("sample_outcomes", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column(
-            "first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.Column(
-            "last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("occurrence_count", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column(
             "status",
@@ -195,20 +189,12 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["sport_id"], ["sports.id"], name=op.f("fk_competitor_tournaments_sport_id_sports")
-        ),
+        sa.ForeignKeyConstraint(["sport_id"], ["sports.id"], name=op.f("fk_competitor_tournaments_sport_id_sports")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_competitor_tournaments")),
-        sa.UniqueConstraint(
-            "source", "external_id", name=op.f("uq_competitor_tournaments_source_external_id")
-        ),
+        sa.UniqueConstraint("source", "external_id", name=op.f("uq_competitor_tournaments_source_external_id")),
     )
-    op.create_index(
-        op.f("ix_competitor_tournaments_source"), "competitor_tournaments", ["source"], unique=False
-    )
-    op.create_index(
-        op.f("ix_competitor_tournaments_sport_id"), "competitor_tournaments", ["sport_id"], unique=False
-    )
+    op.create_index(op.f("ix_competitor_tournaments_source"), "competitor_tournaments", ["source"], unique=False)
+    op.create_index(op.f("ix_competitor_tournaments_sport_id"), "competitor_tournaments", ["sport_id"], unique=False)
     op.create_index(
         "ix_competitor_tournaments_sportradar_id",
         "competitor_tournaments",
@@ -224,9 +210,7 @@ def upgrade() -> None:
         sa.Column("sportradar_id", sa.String(length=50), nullable=True),
         sa.Column(
             "status",
-            sa.Enum(
-                "completed", "partial", "failed", name="eventscrapeoutcome", native_enum=False, length=20
-            ),
+            sa.Enum("completed", "partial", "failed", name="eventscrapeoutcome", native_enum=False, length=20),
             nullable=False,
         ),
         sa.Column("platforms_requested", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
@@ -281,15 +265,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mapping_audit_log")),
     )
     op.create_index(op.f("ix_mapping_audit_log_action"), "mapping_audit_log", ["action"], unique=False)
-    op.create_index(
-        op.f("ix_mapping_audit_log_canonical_id"), "mapping_audit_log", ["canonical_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_mapping_audit_log_created_at"), "mapping_audit_log", ["created_at"], unique=False
-    )
-    op.create_index(
-        op.f("ix_mapping_audit_log_mapping_id"), "mapping_audit_log", ["mapping_id"], unique=False
-    )
+    op.create_index(op.f("ix_mapping_audit_log_canonical_id"), "mapping_audit_log", ["canonical_id"], unique=False)
+    op.create_index(op.f("ix_mapping_audit_log_created_at"), "mapping_audit_log", ["created_at"], unique=False)
+    op.create_index(op.f("ix_mapping_audit_log_mapping_id"), "mapping_audit_log", ["mapping_id"], unique=False)
     op.create_table(
         "scrape_runs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -317,9 +295,7 @@ def upgrade() -> None:
         sa.Column("events_failed", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
             "trigger",
-            sa.Enum(
-                "schedule", "sensor", "backfill", "manual", name="batchtrigger", native_enum=False, length=50
-            ),
+            sa.Enum("schedule", "sensor", "backfill", "manual", name="batchtrigger", native_enum=False, length=50),
             nullable=True,
         ),
         sa.Column("current_phase", sa.String(length=30), nullable=True),
@@ -425,9 +401,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("sportradar_id IS NOT NULL"),
     )
-    op.create_index(
-        op.f("ix_competitor_events_tournament_id"), "competitor_events", ["tournament_id"], unique=False
-    )
+    op.create_index(op.f("ix_competitor_events_tournament_id"), "competitor_events", ["tournament_id"], unique=False)
     op.create_table(
         "event_bookmakers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -607,9 +581,7 @@ def upgrade() -> None:
             postgresql_nulls_not_distinct=True,
         ),
     )
-    op.create_index(
-        op.f("ix_market_odds_betpawa_market_id"), "market_odds", ["betpawa_market_id"], unique=False
-    )
+    op.create_index(op.f("ix_market_odds_betpawa_market_id"), "market_odds", ["betpawa_market_id"], unique=False)
     op.create_table(
         "competitor_market_odds",
         sa.Column("snapshot_id", sa.BigInteger(), nullable=False),
@@ -651,9 +623,7 @@ def upgrade() -> None:
 
     # The first scrape of the reference failed on an empty sports table; seed it and the books here.
     op.bulk_insert(
-        sa.table(
-            "sports", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("slug", sa.String)
-        ),
+        sa.table("sports", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("slug", sa.String)),
         [{"id": 1, "name": "Football", "slug": "football"}],
     )
     op.execute("SELECT setval(pg_get_serial_sequence('sports', 'id'), 1)")

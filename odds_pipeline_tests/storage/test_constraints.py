@@ -35,9 +35,7 @@ def _competitor_tournament(session: Session, external_id: str = "sr:tournament:1
     return tournament
 
 
-def _competitor_event(
-    session: Session, tournament: CompetitorTournament, external_id: str
-) -> CompetitorEvent:
+def _competitor_event(session: Session, tournament: CompetitorTournament, external_id: str) -> CompetitorEvent:
     event = CompetitorEvent(
         source=tournament.source,
         tournament_id=tournament.id,
@@ -80,32 +78,24 @@ def test_soft_deleted_rows_are_excluded_by_query_helpers(session: Session) -> No
     assert soft_delete(session, CompetitorEvent, [gone.id]) == 0, "a second delete must not move deleted_at"
     session.expire_all()
 
-    visible = session.scalars(
-        live(CompetitorEvent).where(CompetitorEvent.tournament_id == tournament.id)
-    ).all()
+    visible = session.scalars(live(CompetitorEvent).where(CompetitorEvent.tournament_id == tournament.id)).all()
     assert [e.id for e in visible] == [kept.id]
     # The row itself is still there, with an aware UTC deletion time.
     assert session.get(CompetitorEvent, gone.id).deleted_at.tzinfo is not None
 
 
 def test_audit_log_outlives_a_deleted_mapping(session: Session) -> None:
-    mapping = UserMarketMapping(
-        canonical_id="corners_1x2", name="Corners 1X2", sportybet_id="162", outcome_mapping=[]
-    )
+    mapping = UserMarketMapping(canonical_id="corners_1x2", name="Corners 1X2", sportybet_id="162", outcome_mapping=[])
     session.add(mapping)
     session.flush()
-    session.add(
-        MappingAuditLog(mapping_id=mapping.id, canonical_id="corners_1x2", action=MappingAction.CREATE)
-    )
+    session.add(MappingAuditLog(mapping_id=mapping.id, canonical_id="corners_1x2", action=MappingAction.CREATE))
     session.flush()
 
     session.delete(mapping)
     session.flush()
     session.expire_all()
 
-    audit = session.scalars(
-        select(MappingAuditLog).where(MappingAuditLog.canonical_id == "corners_1x2")
-    ).one()
+    audit = session.scalars(select(MappingAuditLog).where(MappingAuditLog.canonical_id == "corners_1x2")).one()
     assert audit.mapping_id is None
     assert audit.action is MappingAction.CREATE
 

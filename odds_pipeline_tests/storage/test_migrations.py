@@ -66,9 +66,7 @@ def test_no_drift_between_models_and_migrations(engine) -> None:
 
 def test_snapshot_timestamps_use_brin_and_partial_indexes_exist(engine) -> None:
     with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
-        ).all()
+        rows = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")).all()
     indexes = dict(rows)
     assert "USING brin (captured_at)" in indexes["ix_odds_snapshots_captured_at_brin"]
     assert "USING brin (captured_at)" in indexes["ix_competitor_odds_snapshots_captured_at_brin"]

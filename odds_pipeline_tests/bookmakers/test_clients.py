@@ -1,0 +1,192 @@
+"""Each client against the sandbox over real HTTP: the happy path, paging and every fault kind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from odds_pipeline.bookmakers.errors import (
+    BookmakerUnavailableError,
+    MalformedResponseError,
+    NotFoundError,
+    ResponseTooLargeError,
+)
+from odds_pipeline.bookmakers.http import BookHttp, ClientLimits
+from odds_pipeline.bookmakers.palimpsest import fetch_palimpsest
+from odds_pipeline.domain import Book
+from odds_pipeline_tests.bookmakers.conftest import FAST, client_for
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+@pytest.mark.parametrize("book", list(Book))
+def test_whole_palimpsest_matches_the_sandbox(sandbox, book: Book) -> None:
+    async def go():
+        async with client_for(book, sandbox.url) as client:
+            return await fetch_palimpsest(client)
+
+    capture = run(go())
+    listed = sandbox.sandbox.world.listed_matches(book)
+    assert capture.errors == []
+    assert len(capture.events) == len(listed) > 100
+    assert {r.ref for r in capture.events} == {m.external_id(book) for m in listed}
+
+
+def test_betpawa_pages_past_the_page_size_until_exhausted(sandbox) -> None:
+    world = sandbox.sandbox.world
+    biggest = max(world.tournaments_listed(Book.BETPAWA).values(), key=len)
+    competition = biggest[0].tournament.betpawa_id
+
+    async def go():
+        async with client_for(Book.BETPAWA, sandbox.url, page_size=3) as client:
+            pages = await client.event_list(competition)
+            return pages, [i for page in pages for i in client.event_ids(page)]
+
+    pages, ids = run(go())
+    assert len(biggest) > 3
+    assert len(pages) == len(biggest) // 3 + 1
+    assert sorted(ids) == sorted(m.betpawa_id for m in biggest)
+
+
+@pytest.mark.parametrize(
+    ("book", "missing"), [(Book.BETPAWA, "99999999"), (Book.SPORTYBET, "sr:match:1"), (Book.BET9JA, "1")]
+)
+def test_unknown_event_is_a_typed_not_found_without_retry(sandbox, book: Book, missing: str) -> None:
+    before = sandbox.sandbox.requests[(book.value, "event")]
+
+    async def go():
+        async with client_for(book, sandbox.url) as client:
+            await client.event(missing)
+
+    with pytest.raises(NotFoundError):
+        run(go())
+    assert sandbox.sandbox.requests[(book.value, "event")] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("faulty_sandbox", "book"),
+    [
+        ("5xx=0.3", Book.BETPAWA),
+        ("429=0.3", Book.SPORTYBET),
+        ("bet9ja.403=0.1", Book.BET9JA),
+        ("timeout=0.05", Book.SPORTYBET),
+    ],
+    indirect=["faulty_sandbox"],
+)
+def test_transient_faults_are_retried_and_recovered(faulty_sandbox, book: Book) -> None:
+    limits = ClientLimits(**{**FAST.__dict__, "max_attempts": 8})
+
+    async def go():
+        async with client_for(book, faulty_sandbox.url, limits) as client:
+            return await fetch_palimpsest(client)
+
+    capture = run(go())
+    injected = sum(faulty_sandbox.sandbox.faults_injected.values())
+    assert injected > 0, "the fault never fired, so nothing was tested"
+    assert capture.errors == []
+    assert len(capture.events) == len(faulty_sandbox.sandbox.world.listed_matches(book))
+
+
+def test_retry_after_is_honoured() -> None:
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        return httpx.Response(200, json={"ok": True})
+
+    async def go():
+        http = BookHttp(Book.SPORTYBET, "http://127.0.0.1:9", {}, FAST)
+        http._client = httpx.AsyncClient(base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler))
+        async with http:
+            return await http.request("GET", "/x", endpoint="event", ref="x")
+
+    response = run(go())
+    assert response.attempts == 2
+    assert calls[1] - calls[0] >= 0.95
+
+
+@pytest.mark.parametrize("faulty_sandbox", ["sportybet.down=1"], indirect=True)
+def test_a_book_that_stays_down_is_unavailable_after_the_retry_cap(faulty_sandbox) -> None:
+    async def go():
+        async with client_for(Book.SPORTYBET, faulty_sandbox.url) as client:
+            return await fetch_palimpsest(client)
+
+    capture = run(go())
+    assert capture.catalogue is None
+    assert [type(e) for e in capture.errors] == [BookmakerUnavailableError]
+    assert faulty_sandbox.sandbox.requests[("sportybet", "catalogue")] == FAST.max_attempts
+
+
+def test_nothing_listening_is_unavailable_not_a_crash() -> None:
+    async def go():
+        async with client_for(Book.BET9JA, "http://127.0.0.1:9") as client:
+            await client.catalogue()
+
+    with pytest.raises(BookmakerUnavailableError, match="connection error"):
+        run(go())
+
+
+@pytest.mark.parametrize("faulty_sandbox", ["betpawa.malformed=0.2"], indirect=True)
+def test_malformed_json_is_a_typed_error_and_the_rest_goes_on(faulty_sandbox) -> None:
+    async def go():
+        async with client_for(Book.BETPAWA, faulty_sandbox.url) as client:
+            return await fetch_palimpsest(client)
+
+    capture = run(go())
+    if capture.catalogue is None:  # the catalogue itself drew the fault: that is the error we get
+        assert isinstance(capture.errors[0], MalformedResponseError)
+        return
+    malformed = [e for e in capture.errors if isinstance(e, MalformedResponseError)]
+    assert malformed, "no malformed answer reached the client"
+    assert len(capture.events) > 0
+    assert len(capture.errors) == len(malformed)
+
+
+@pytest.mark.parametrize("faulty_sandbox", ["sportybet.drift=1"], indirect=True)
+def test_shape_drift_is_a_typed_error(faulty_sandbox) -> None:
+    async def go():
+        async with client_for(Book.SPORTYBET, faulty_sandbox.url) as client:
+            await client.catalogue()
+
+    with pytest.raises(MalformedResponseError, match="no data"):
+        run(go())
+
+
+def test_oversized_answers_are_cut_off(sandbox) -> None:
+    tiny = ClientLimits(**{**FAST.__dict__, "max_response_bytes": 1000})
+
+    async def go():
+        async with client_for(Book.BETPAWA, sandbox.url, tiny) as client:
+            await client.catalogue()
+
+    with pytest.raises(ResponseTooLargeError):
+        run(go())
+
+
+def test_concurrency_cap_holds() -> None:
+    active, peak = 0, 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        active -= 1
+        return httpx.Response(200, json={})
+
+    async def go():
+        limits = ClientLimits(**{**FAST.__dict__, "concurrency": 3})
+        http = BookHttp(Book.BET9JA, "http://127.0.0.1:9", {}, limits)
+        http._client = httpx.AsyncClient(base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler))
+        async with http:
+            await asyncio.gather(*(http.request("GET", "/", endpoint="event", ref=str(i)) for i in range(20)))
+
+    run(go())
+    assert peak == 3
