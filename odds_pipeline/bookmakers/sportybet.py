@@ -109,18 +109,20 @@ def parse_catalogue(data: Any) -> list[TournamentRecord]:
             for t, item in enumerate(values.as_list(BOOK, category.get("tournaments") or [], "tournaments")):
                 item = values.as_dict(BOOK, item, f"categories[{c}].tournaments[{t}]")
                 external_id = values.ident(BOOK, item.get("id"), f"categories[{c}].tournaments[{t}].id")
-                tournaments.append(
-                    TournamentRecord(
-                        book=BOOK,
-                        external_id=external_id,
-                        name=str(item.get("name") or ""),
-                        country=category.get("name"),
-                        sportradar_id=external_id.removeprefix("sr:tournament:")
-                        if "sr:tournament:" in external_id
-                        else None,
-                    )
-                )
+                tournaments.append(_tournament(external_id, item, category))
     return tournaments
+
+
+def _tournament(external_id: str, item: dict[str, Any], category: dict[str, Any]) -> TournamentRecord:
+    """SportyBet's tournament ids are SportRadar's (sr:tournament:17): keep the bare number too."""
+    prefix = "sr:tournament:"
+    return TournamentRecord(
+        book=BOOK,
+        external_id=external_id,
+        name=str(item.get("name") or ""),
+        country=category.get("name"),
+        sportradar_id=external_id.removeprefix(prefix) if external_id.startswith(prefix) else None,
+    )
 
 
 def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
@@ -136,15 +138,7 @@ def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
         raw = category["tournament"]
         tournament_id = str(raw.get("id") or "")
         if tournament_id:
-            tournament = TournamentRecord(
-                book=BOOK,
-                external_id=tournament_id,
-                name=str(raw.get("name") or ""),
-                country=category.get("name"),
-                sportradar_id=tournament_id.removeprefix("sr:tournament:")
-                if "sr:tournament:" in tournament_id
-                else None,
-            )
+            tournament = _tournament(tournament_id, raw, category)
     return EventRecord(
         book=BOOK,
         external_id=external_id,
