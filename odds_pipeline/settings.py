@@ -16,11 +16,6 @@ from odds_pipeline.domain import Book
 APP_DATABASE = "odds_pipeline"
 SANDBOX_PORT = 8765
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
-REAL_SITES = {
-    Book.BETPAWA: "https://www.betpawa.ng",
-    Book.SPORTYBET: "https://www.sportybet.com",
-    Book.BET9JA: "https://sports.bet9ja.com",
-}
 DEFAULT_CONCURRENCY = {Book.BETPAWA: 50, Book.SPORTYBET: 50, Book.BET9JA: 15}
 DEFAULT_PACE_MS = {Book.BETPAWA: 0.0, Book.SPORTYBET: 0.0, Book.BET9JA: 25.0}
 DAGSTER_DATABASE = "dagster"
@@ -33,7 +28,7 @@ def _env_path(name: str, default: Path) -> Path:
 
 @dataclass(frozen=True)
 class BookSettings:
-    """How to reach one book. The default base URL is the sandbox; REAL_SITES lists the real ones."""
+    """How to reach one book. The default base URL is the sandbox; README lists the real sites'."""
 
     base_url: str
     concurrency: int

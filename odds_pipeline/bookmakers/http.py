@@ -91,19 +91,20 @@ class BookHttp:
         *,
         retry_on_forbidden: bool = False,
         rng: random.Random | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.book = book
         self.limits = limits
         self.retry_on_forbidden = retry_on_forbidden
         self._rng = rng or random.Random()
         self._slots = asyncio.Semaphore(limits.concurrency)
-        self.requests_sent = 0
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"user-agent": USER_AGENT, **headers},
             timeout=httpx.Timeout(limits.timeout_s, connect=limits.connect_timeout_s),
             limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
             follow_redirects=False,
+            transport=transport,
         )
 
     async def __aenter__(self) -> BookHttp:
@@ -153,7 +154,6 @@ class BookHttp:
         self, method: str, path: str, endpoint: str, ref: str, params: Any, json_body: Any, attempt: int
     ) -> RawResponse:
         started = time.perf_counter()
-        self.requests_sent += 1
         try:
             async with self._client.stream(method, path, params=params, json=json_body) as response:
                 status = response.status_code

@@ -24,6 +24,11 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+def http_answering(handler, limits: ClientLimits = FAST) -> BookHttp:
+    """A BookHttp whose answers come from ``handler``: for timing and concurrency that a server cannot pin down."""
+    return BookHttp(Book.BET9JA, "http://127.0.0.1:9", {}, limits, transport=httpx.MockTransport(handler))
+
+
 @pytest.mark.parametrize("book", list(Book))
 def test_whole_palimpsest_matches_the_sandbox(sandbox, book: Book) -> None:
     async def go():
@@ -102,9 +107,7 @@ def test_retry_after_is_honoured() -> None:
         return httpx.Response(200, json={"ok": True})
 
     async def go():
-        http = BookHttp(Book.SPORTYBET, "http://127.0.0.1:9", {}, FAST)
-        http._client = httpx.AsyncClient(base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler))
-        async with http:
+        async with http_answering(handler) as http:
             return await http.request("GET", "/x", endpoint="event", ref="x")
 
     response = run(go())
@@ -182,10 +185,7 @@ def test_concurrency_cap_holds() -> None:
         return httpx.Response(200, json={})
 
     async def go():
-        limits = ClientLimits(**{**FAST.__dict__, "concurrency": 3})
-        http = BookHttp(Book.BET9JA, "http://127.0.0.1:9", {}, limits)
-        http._client = httpx.AsyncClient(base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler))
-        async with http:
+        async with http_answering(handler, ClientLimits(**{**FAST.__dict__, "concurrency": 3})) as http:
             await asyncio.gather(*(http.request("GET", "/", endpoint="event", ref=str(i)) for i in range(20)))
 
     run(go())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -229,4 +228,3 @@ def test_parsed_odds_are_always_finite_and_above_one() -> None:
     for make, parse in PARSERS.values():
         for line in parse(copy.deepcopy(make())).lines:
             assert all(math.isfinite(o.odds) and o.odds > 1.0 for o in line.outcomes)
-    json.dumps(betpawa_payload())  # the sandbox payloads are plain JSON
