@@ -110,6 +110,8 @@ def _line_kind(entry: dict, book: Book) -> LineKind:
         param = entry["bet9ja_param"]
         if param == "haou_split":
             return LineKind.TOTAL
+        if param == "none" and entry["sportybet_param"] == "total":
+            return LineKind.TOTAL  # a combo with a total (S_OUGGNG): Bet9ja carries it in @param too
     else:
         param = entry["sportybet_param"] or entry["bet9ja_param"]
     if param in ("total", "line"):
@@ -279,6 +281,8 @@ def _guess_unmapped_shape(book: Book, market_id: str, desc: str | None, rate: fl
             return kind, (("home", "Home"), ("draw", "Draw"), ("away", "Away"))
         kind = LineKind.INDEX if rate > 1.2 else LineKind.NONE
         return kind, (("yes", "Yes"), ("no", "No"))
+    if market_id.startswith("CAH"):  # corner Asian handicaps, written like S_AHCORNERS
+        return LineKind.ASIAN, (("home", "1"), ("away", "2"))
     kind = LineKind.TOTAL if (re.search(r"OU", market_id) or rate > 1.2) else LineKind.NONE
     if "OU" in market_id:
         return kind, (("over", "O"), ("under", "U"))
