@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -18,8 +19,11 @@ from typing import Any
 import httpx
 
 from odds_pipeline.bookmakers.palimpsest import fetch_palimpsest
-from odds_pipeline.bookmakers.registry import open_client
-from odds_pipeline.domain import Book
+from odds_pipeline.bookmakers.records import MarketLineRecord
+from odds_pipeline.bookmakers.registry import event_parser, open_client
+from odds_pipeline.domain import COMPETITORS, Book
+from odds_pipeline.markets.catalogue import file_catalogue
+from odds_pipeline.markets.engine import MarketMapper
 from odds_pipeline.settings import Settings
 
 
@@ -97,4 +101,42 @@ def bench_fetch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
         "lower_bound_s": round(lower_bound, 2),
         "events": {book.value: results[book][0] for book in Book},
         "errors": {book.value: results[book][1] for book in Book},
+    }
+
+
+def _parsed_lines(book: Book, settings: Settings) -> list[MarketLineRecord]:
+    async def run() -> Any:
+        async with open_client(book, settings) as client:
+            return await fetch_palimpsest(client)
+
+    capture = asyncio.run(run())
+    if capture.errors:
+        raise RuntimeError(f"{book.value}: the sandbox palimpsest came back with errors: {capture.errors[:3]}")
+    parse = event_parser(book, settings)
+    return [line for raw in capture.events for line in parse(raw).lines]
+
+
+def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
+    """Map every line of each competitor's full palimpsest; only the mapping is timed."""
+    with sandbox_process(scale, 0.0, seed) as url:
+        local = settings_for(settings, url)
+        lines = {book: _parsed_lines(book, local) for book in COMPETITORS}
+    mapper = MarketMapper(file_catalogue())
+    started = time.perf_counter()
+    results = {book: mapper.map_many(book_lines) for book, book_lines in lines.items()}
+    elapsed = time.perf_counter() - started
+    unmapped: Counter[tuple[str, str, str]] = Counter(
+        (book.value, m.record.market_id, m.unmapped.reason.value)
+        for book, mappings in results.items()
+        for m in mappings
+        if m.unmapped
+    )
+    total = sum(len(v) for v in lines.values())
+    return {
+        "lines": {book.value: len(lines[book]) for book in COMPETITORS},
+        "coverage": {
+            book.value: round(sum(m.ok for m in results[book]) / len(results[book]), 4) for book in COMPETITORS
+        },
+        "lines_per_s": round(total / elapsed),
+        "top_unmapped": [[*key, count] for key, count in unmapped.most_common(10)],
     }

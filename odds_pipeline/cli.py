@@ -7,10 +7,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
+from odds_pipeline.domain import Book
 from odds_pipeline.settings import SANDBOX_PORT, Settings
 from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
@@ -101,6 +103,34 @@ def cmd_bench_fetch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bookmakers.errors import BookmakerError
+    from odds_pipeline.bookmakers.registry import event_parser
+    from odds_pipeline.markets.catalogue import file_catalogue
+    from odds_pipeline.markets.engine import MarketMapper
+    from odds_pipeline.markets.explain import explain_event, raw_from_file
+
+    book = Book(args.book)
+    try:
+        raw = raw_from_file(book, Path(args.file))
+        for line in explain_event(raw, event_parser(book, settings), MarketMapper(file_catalogue())):
+            print(json.dumps(line, ensure_ascii=False))
+    except OSError as exc:
+        print(f"odds-pipeline: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except BookmakerError as exc:
+        print(f"odds-pipeline: {exc.error_type}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench_map(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench import bench_map
+
+    print(json.dumps(bench_map(settings, scale=args.scale, seed=args.seed)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odds-pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -132,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--drift", type=float, default=0.05, help="share of prices that move per 15 world minutes")
     serve.set_defaults(handler=cmd_sandbox_serve)
 
+    explain = commands.add_parser("map", help="map every market line of one saved full-event answer, or say why not")
+    explain.add_argument("book", choices=[b.value for b in Book])
+    explain.add_argument("file", help="the full-event JSON exactly as the book's API returned it")
+    explain.set_defaults(handler=cmd_map)
+
     bench = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True)
     fetch = bench_commands.add_parser("fetch", help="fetch every book's full palimpsest from a fresh sandbox")
@@ -139,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--latency-ms", type=float, default=300.0)
     fetch.add_argument("--seed", type=int, default=7)
     fetch.set_defaults(handler=cmd_bench_fetch)
+    bench_map = bench_commands.add_parser("map", help="map every line of a full sandbox palimpsest of each competitor")
+    bench_map.add_argument("--scale", choices=["demo", "full"], default="full")
+    bench_map.add_argument("--seed", type=int, default=7)
+    bench_map.set_defaults(handler=cmd_bench_map)
     return parser
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from odds_pipeline.bookmakers import bet9ja, betpawa, sportybet
 from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.bet9ja import Bet9jaClient
 from odds_pipeline.bookmakers.betpawa import BetPawaClient
-from odds_pipeline.bookmakers.http import ClientLimits
+from odds_pipeline.bookmakers.http import ClientLimits, RawResponse
+from odds_pipeline.bookmakers.records import ParsedEvent
 from odds_pipeline.bookmakers.sportybet import SportyBetClient
 from odds_pipeline.domain import Book
 from odds_pipeline.settings import BookSettings, Settings
@@ -34,3 +39,13 @@ def open_client(book: Book, settings: Settings) -> BookClient:
         startdate_zone=settings.bet9ja_startdate_tz,
         cache_version=settings.bet9ja_cache_version,
     )
+
+
+def event_parser(book: Book, settings: Settings) -> Callable[[RawResponse], ParsedEvent]:
+    """Parse a full-event answer as the book sent it, without opening a connection."""
+    if book is Book.BETPAWA:
+        return lambda raw: betpawa.parse_event(raw.json(), raw.ref)
+    if book is Book.SPORTYBET:
+        return lambda raw: sportybet.parse_event(sportybet.unwrap(raw), raw.ref)
+    zone = ZoneInfo(settings.bet9ja_startdate_tz)
+    return lambda raw: bet9ja.parse_event(bet9ja.unwrap(raw, accepted=("OK", "D")), zone, raw.ref)

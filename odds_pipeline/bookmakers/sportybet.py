@@ -172,11 +172,8 @@ def parse_specifier(
         line = values.line_value(BOOK, found["total"], f"{path}.total", ref)
     elif "hcp" in found:
         hcp = found["hcp"]
-        home_goals, colon, away_goals = hcp.partition(":")
-        if colon:
-            line = values.line_value(BOOK, home_goals, f"{path}.hcp", ref) - values.line_value(
-                BOOK, away_goals, f"{path}.hcp", ref
-            )
+        if ":" in hcp:
+            line = values.head_start_to_home_line(BOOK, hcp, f"{path}.hcp", ref)
         else:
             line = values.line_value(BOOK, hcp, f"{path}.hcp", ref)
     return tuple(params), line, hcp

@@ -68,6 +68,18 @@ def line_value(book: Book, value: Any, path: str, ref: str | None = None) -> flo
     return number
 
 
+def head_start_to_home_line(book: Book, head_start: str, path: str, ref: str | None = None) -> float:
+    """A 3-way head start ``H:A`` gives H goals to home and A to away: home's handicap is H - A (``0:1`` → -1)."""
+    home, _, away = head_start.partition(":")
+    return line_value(book, home, path, ref) - line_value(book, away, path, ref)
+
+
+def home_line_to_head_start(line: float) -> str:
+    """The inverse: -1 (home concedes a goal) is ``0:1``; +2 is ``2:0``."""
+    goals = round(line)
+    return f"{goals}:0" if goals >= 0 else f"0:{-goals}"
+
+
 def kickoff_iso(book: Book, value: Any, path: str, ref: str | None = None) -> datetime:
     """ISO-8601 with an offset or Z; a value without one is refused rather than guessed."""
     if not isinstance(value, str):

@@ -1,0 +1,283 @@
+"""The mapping engine: a book's market line as a BetPawa market line, or the typed reason it is not.
+
+A competitor line is looked up by (book, market id or key). Each catalogue source for that market
+is tried: its carrier says how the line must be written, its labels say which outcome is which.
+One line can yield several BetPawa lines (Bet9ja's combined team totals split into home and away).
+Nothing is matched by position, and nothing raises: every input gives a mapping or a reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from odds_pipeline.bookmakers.records import MarketLineRecord
+from odds_pipeline.domain import Book
+from odds_pipeline.markets import margins
+from odds_pipeline.markets.catalogue import Carrier, Catalogue, CatalogueEntry, LineKind, OutcomeSet, Source
+
+
+class MappingReason(StrEnum):
+    UNKNOWN_MARKET = "UNKNOWN_MARKET"  # no catalogue entry knows this market id / key
+    UNSUPPORTED_PLATFORM = "UNSUPPORTED_PLATFORM"  # not a book the mapper maps from
+    NO_BETPAWA_EQUIVALENT = "NO_BETPAWA_EQUIVALENT"  # known market, deliberately competitor-only
+    UNKNOWN_PARAM = "UNKNOWN_PARAM"  # a specifier the entry does not expect (e.g. another time range)
+    BAD_LINE = "BAD_LINE"  # the line is missing, malformed, or not a valid line of its kind
+    UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"  # no outcome label is known for this market
+
+
+# When sources disagree, report the most specific reason.
+REASON_ORDER = [
+    MappingReason.BAD_LINE,
+    MappingReason.UNKNOWN_PARAM,
+    MappingReason.UNKNOWN_OUTCOME,
+    MappingReason.NO_BETPAWA_EQUIVALENT,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MappedOutcome:
+    name: str  # BetPawa's label
+    odds: float
+    suspended: bool
+    source_name: str  # the book's own label
+
+
+@dataclass(frozen=True, slots=True)
+class MappedLine:
+    entry_id: str
+    betpawa_market_id: str
+    line: float | None
+    handicap_type: LineKind | None  # asian or european for handicap markets
+    outcomes: tuple[MappedOutcome, ...]
+    complete: bool  # every BetPawa outcome of the market is here and none is suspended
+    outcome_set: OutcomeSet
+
+    @property
+    def handicap_home(self) -> float | None:
+        return self.line if self.handicap_type else None
+
+    @property
+    def handicap_away(self) -> float | None:
+        return -self.line if self.handicap_type and self.line is not None else None
+
+    @property
+    def priced_set(self) -> bool:
+        """Whether a margin over these outcomes means something."""
+        return self.complete and self.outcome_set is OutcomeSet.EXCLUSIVE
+
+    @property
+    def margin(self) -> float | None:
+        return margins.margin([o.odds for o in self.outcomes]) if self.priced_set else None
+
+    def fair(self) -> dict[str, dict[str, float]] | None:
+        if not self.priced_set:
+            return None
+        odds = [o.odds for o in self.outcomes]
+        return {
+            method: {o.name: round(p, 6) for o, p in zip(self.outcomes, fn(odds), strict=True)}
+            for method, fn in margins.FAIR_METHODS.items()
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        margin = self.margin
+        return {
+            "betpawa_market_id": self.betpawa_market_id,
+            "entry": self.entry_id,
+            "line": self.line,
+            **({"handicap": {"type": self.handicap_type.value, "home": self.line, "away": self.handicap_away}}
+               if self.handicap_type else {}),
+            "outcomes": [
+                {"name": o.name, "odds": o.odds, **({"suspended": True} if o.suspended else {}), "from": o.source_name}
+                for o in self.outcomes
+            ],
+            "margin": None if margin is None else round(margin, 6),
+            "fair": self.fair(),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Unmapped:
+    reason: MappingReason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineMapping:
+    record: MarketLineRecord
+    mapped: tuple[MappedLine, ...] = ()
+    unmapped: Unmapped | None = None
+    unknown_outcomes: tuple[str, ...] = ()  # labels of a mapped line that BetPawa has no outcome for
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.mapped)
+
+    def to_json(self) -> dict[str, Any]:
+        head: dict[str, Any] = {"book": self.record.book.value, "market": self.record.market_id}
+        if self.record.specifier is not None:
+            head["specifier"] = self.record.specifier
+        if self.record.market_name:
+            head["name"] = self.record.market_name
+        if self.unmapped:
+            return {**head, "reason": self.unmapped.reason.value, "detail": self.unmapped.detail}
+        body: dict[str, Any] = {"mapped": [m.to_json() for m in self.mapped]}
+        if self.unknown_outcomes:
+            body["unknown_outcomes"] = list(self.unknown_outcomes)
+        return {**head, **body}
+
+
+def normalize_label(book: Book, label: str) -> str:
+    """Bet9ja suffixes are codes and compare exactly; display names ignore case and spacing."""
+    return label if book is Book.BET9JA else " ".join(label.split()).casefold()
+
+
+def _is_step(value: float, step: float) -> bool:
+    return math.isfinite(value) and abs(value / step - round(value / step)) < 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    entry: CatalogueEntry
+    source: Source
+    labels: dict[str, str]  # normalized label → canonical outcome id
+
+
+class MarketMapper:
+    """Maps lines of any book with one catalogue (the file catalogue plus any user overrides)."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self._candidates: dict[tuple[Book, str], list[_Candidate]] = {}
+        for entry in catalogue.entries.values():
+            for source in entry.sources:
+                labels = {normalize_label(source.book, k): v for k, v in source.outcomes.items()}
+                self._candidates.setdefault((source.book, source.market), []).append(_Candidate(entry, source, labels))
+
+    def map_many(self, records: Iterable[MarketLineRecord]) -> list[LineMapping]:
+        return [self.map(record) for record in records]
+
+    def map(self, record: MarketLineRecord) -> LineMapping:
+        if record.book is Book.BETPAWA:
+            return self._map_betpawa(record)
+        candidates = self._candidates.get((record.book, record.market_id))
+        if not candidates:
+            if record.book not in {s.book for e in self.catalogue.entries.values() for s in e.sources}:
+                return LineMapping(record, unmapped=Unmapped(MappingReason.UNSUPPORTED_PLATFORM, record.book.value))
+            return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_MARKET, "not in the catalogue"))
+        failures: list[Unmapped] = []
+        mapped: list[MappedLine] = []
+        claimed: set[str] = set()
+        for candidate in candidates:
+            outcome = self._map_candidate(record, candidate, claimed)
+            (mapped if isinstance(outcome, MappedLine) else failures).append(outcome)
+        if mapped:
+            unknown = tuple(o.name for o in record.outcomes if normalize_label(record.book, o.name) not in claimed)
+            if unknown:  # the book splits the result space differently: no margin over a part of it
+                mapped = [replace(m, complete=False) for m in mapped]
+            return LineMapping(record, mapped=tuple(mapped), unknown_outcomes=unknown)
+        failures.sort(key=lambda f: REASON_ORDER.index(f.reason))
+        return LineMapping(record, unmapped=failures[0])
+
+    def _map_candidate(
+        self, record: MarketLineRecord, candidate: _Candidate, claimed: set[str]
+    ) -> MappedLine | Unmapped:
+        entry, source = candidate.entry, candidate.source
+        line = resolve_line(record, source)
+        if isinstance(line, Unmapped):
+            return line
+        outcomes = []
+        for outcome in record.outcomes:
+            key = normalize_label(record.book, outcome.name)
+            outcome_id = candidate.labels.get(key)
+            name = entry.betpawa_name(outcome_id) if outcome_id else None
+            if name is None:
+                continue
+            claimed.add(key)
+            outcomes.append(MappedOutcome(name, outcome.odds, outcome.suspended, outcome.name))
+        if entry.betpawa_id is None:
+            return Unmapped(MappingReason.NO_BETPAWA_EQUIVALENT, entry.note or entry.name)
+        if not outcomes:
+            labels = ", ".join(o.name for o in record.outcomes) or "none"
+            return Unmapped(MappingReason.UNKNOWN_OUTCOME, f"{entry.id}: no known label among {labels}")
+        return _mapped_line(entry, line, outcomes)
+
+    def _map_betpawa(self, record: MarketLineRecord) -> LineMapping:
+        """BetPawa is the vocabulary: its lines map onto themselves; the catalogue says what set they form."""
+        if not record.market_id:
+            return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_MARKET, "no market id"))
+        if not record.outcomes:
+            return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_OUTCOME, "a line without outcomes"))
+        entry = self.catalogue.by_betpawa_id(record.market_id)
+        outcomes = [MappedOutcome(o.name, o.odds, o.suspended, o.name) for o in record.outcomes]
+        if entry is None:
+            mapped = MappedLine(
+                "uncatalogued", record.market_id, record.line, None, tuple(outcomes), False, OutcomeSet.EXCLUSIVE
+            )
+            return LineMapping(record, mapped=(mapped,))
+        return LineMapping(record, mapped=(_mapped_line(entry, record.line, outcomes),))
+
+
+def _mapped_line(entry: CatalogueEntry, line: float | None, outcomes: list[MappedOutcome]) -> MappedLine:
+    active = {o.name for o in outcomes if not o.suspended}
+    wanted = set(entry.betpawa_names())
+    complete = bool(wanted) and wanted <= active and len(outcomes) == len(active)
+    handicap = entry.line_kind if entry.line_kind in (LineKind.ASIAN, LineKind.EUROPEAN) else None
+    return MappedLine(entry.id, entry.betpawa_id or "", line, handicap, tuple(outcomes), complete, entry.outcome_set)
+
+
+def resolve_line(record: MarketLineRecord, source: Source) -> float | Unmapped | None:
+    """The line of ``record`` as ``source`` carries it, or why it cannot be read."""
+    params = dict(record.params)
+    sent = record.specifier is not None
+    carrier = source.carrier
+    if carrier is Carrier.AS_SENT:
+        return record.line
+    if carrier in (Carrier.NONE, Carrier.FIXED):
+        if sent:
+            return Unmapped(MappingReason.UNKNOWN_PARAM, f"{record.specifier!r} on a market without lines")
+        return source.fixed_line
+    if carrier is Carrier.VARIANT:
+        extra = set(params) - {"variant"}
+        if extra or (sent and record.book is not Book.SPORTYBET):
+            return Unmapped(MappingReason.UNKNOWN_PARAM, f"unexpected {record.specifier!r}")
+        return None
+    if carrier is Carrier.PARAMS:
+        if params != dict(source.params):
+            return Unmapped(MappingReason.UNKNOWN_PARAM, f"{record.specifier!r} is not {dict(source.params)}")
+        return None
+    if record.book is Book.SPORTYBET:
+        return _sportybet_line(record, carrier, params)
+    return _bet9ja_line(record, carrier)
+
+
+def _sportybet_line(record: MarketLineRecord, carrier: Carrier, params: dict[str, str]) -> float | Unmapped:
+    if carrier is Carrier.TOTAL:
+        if "total" not in params or record.line is None:
+            return Unmapped(MappingReason.BAD_LINE, f"no total in {record.specifier!r}")
+        return _checked(record.line, 0.25, "total", minimum=0.0)
+    if "hcp" not in params or record.line is None:
+        return Unmapped(MappingReason.BAD_LINE, f"no hcp in {record.specifier!r}")
+    european = ":" in params["hcp"]
+    if carrier is Carrier.EUROPEAN and not european:
+        return Unmapped(MappingReason.BAD_LINE, f"hcp={params['hcp']} is not a 3-way head start (H:A)")
+    if carrier is Carrier.ASIAN and european:
+        return Unmapped(MappingReason.BAD_LINE, f"hcp={params['hcp']} is a 3-way head start on a 2-way market")
+    return _checked(record.line, 1.0 if european else 0.25, "handicap")
+
+
+def _bet9ja_line(record: MarketLineRecord, carrier: Carrier) -> float | Unmapped:
+    if record.specifier is None or record.line is None:
+        return Unmapped(MappingReason.BAD_LINE, "no @param on a market with lines")
+    if carrier is Carrier.TOTAL:
+        return _checked(record.line, 0.25, "total", minimum=0.0)
+    return _checked(record.line, 1.0 if carrier is Carrier.EUROPEAN else 0.25, "handicap")
+
+
+def _checked(line: float, step: float, what: str, minimum: float | None = None) -> float | Unmapped:
+    if not _is_step(line, step) or (minimum is not None and line < minimum) or abs(line) > 1000:
+        return Unmapped(MappingReason.BAD_LINE, f"{what} {line} is not a valid line (step {step})")
+    return line + 0.0  # -0.0 → 0.0, so a level handicap has one key
