@@ -1,0 +1,260 @@
+"""One batch, step by step, in plain Python: capture, palimpsest, match, odds.
+
+Each step is what one Dagster asset does (`defs/` only wires them); each returns a summary of
+the figures the asset reports. Steps after the capture read the landing store, never the network,
+so any of them can be re-derived for an old batch whose raw capture exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.errors import BookmakerError
+from odds_pipeline.bookmakers.http import RawResponse
+from odds_pipeline.bookmakers.palimpsest import PalimpsestCapture, Progress, fetch_palimpsest
+from odds_pipeline.bookmakers.records import ParsedEvent
+from odds_pipeline.domain import COMPETITORS, Book, EventScrapeOutcome
+from odds_pipeline.markets.engine import MarketMapper
+from odds_pipeline.markets.overrides import record_unmapped
+from odds_pipeline.storage import batches, writers
+from odds_pipeline.storage.landing import LandingStore
+from odds_pipeline.storage.models import CompetitorEvent, Event, EventScrapeStatus, ScrapeBatch
+
+
+@dataclass
+class CaptureSummary:
+    book: Book
+    responses: int
+    events: int
+    events_expected: int
+    errors: Counter[str]
+    raw_bytes: int
+    stored_bytes: int
+    sha256: str
+    wall_s: float
+    down: bool  # the catalogue never arrived: the book gave nothing this batch
+
+
+def capture(
+    open_client: Callable[[], BookClient],
+    landing: LandingStore,
+    partition_key: str,
+    progress: Progress | None = None,
+) -> tuple[CaptureSummary, list[BookmakerError]]:
+    """Fetch the book's whole palimpsest and land every answer, whatever else went wrong."""
+
+    async def fetch() -> PalimpsestCapture:
+        async with open_client() as client:
+            return await fetch_palimpsest(client, progress=progress)
+
+    palimpsest = asyncio.run(fetch())
+    book = palimpsest.book
+    manifest = landing.write(
+        partition_key, book, palimpsest.responses, events=len(palimpsest.events), errors=len(palimpsest.errors)
+    )
+    summary = CaptureSummary(
+        book=book,
+        responses=manifest.responses,
+        events=len(palimpsest.events),
+        events_expected=palimpsest.events_expected,
+        errors=Counter(e.error_type for e in palimpsest.errors),
+        raw_bytes=manifest.raw_bytes,
+        stored_bytes=manifest.stored_bytes,
+        sha256=manifest.sha256,
+        wall_s=palimpsest.wall_s,
+        down=palimpsest.catalogue is None,
+    )
+    return summary, palimpsest.errors
+
+
+@dataclass
+class ParsedCapture:
+    book: Book
+    captured_at: datetime
+    events: list[ParsedEvent]
+    problems: list[BookmakerError] = field(default_factory=list)
+
+
+def parse_capture(
+    landing: LandingStore, partition_key: str, book: Book, parse: Callable[[RawResponse], ParsedEvent]
+) -> ParsedCapture:
+    """Parse the latest landed capture; a response that does not parse is a named problem, not a stop."""
+    manifest, responses = landing.latest(partition_key, book)
+    events: list[ParsedEvent] = []
+    problems: list[BookmakerError] = []
+    for raw in responses:
+        if raw.endpoint != "event":
+            continue
+        try:
+            parsed = parse(raw)
+        except BookmakerError as problem:
+            problems.append(problem)
+            continue
+        events.append(parsed)
+        problems.extend(parsed.problems)
+    return ParsedCapture(book, datetime.fromisoformat(manifest.captured_at), events, problems)
+
+
+@dataclass
+class PalimpsestSummary:
+    book: Book
+    tournaments: int
+    events: int
+    lines: int
+    problems: Counter[str]
+
+
+def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_id: int) -> PalimpsestSummary:
+    ids = batches.bookmaker_ids(session)
+    stored = writers.store_events(session, parsed.book, (p.event for p in parsed.events), ids[parsed.book])
+    _record_event_status(session, batch, parsed)
+    return PalimpsestSummary(
+        book=parsed.book,
+        tournaments=len({p.event.tournament.external_id for p in parsed.events if p.event.tournament}),
+        events=len(stored),
+        lines=sum(len(p.lines) for p in parsed.events),
+        problems=Counter(p.error_type for p in parsed.problems),
+    )
+
+
+def _event_key(parsed: ParsedEvent) -> str:
+    return parsed.event.sportradar_id or f"{parsed.event.book.value}:{parsed.event.external_id}"
+
+
+def _record_event_status(session: Session, batch: ScrapeBatch, parsed: ParsedCapture) -> None:
+    """Add this book to each event's row of the batch (books write their part in any order)."""
+    book = parsed.book.value
+    rows = {}
+    for event in parsed.events:
+        rows[_event_key(event)] = {
+            "batch_id": batch.id,
+            "event_key": _event_key(event),
+            "sportradar_id": event.event.sportradar_id,
+            "status": EventScrapeOutcome.COMPLETED,
+            "platforms_requested": [book],
+            "platforms_scraped": [book],
+            "platforms_failed": [],
+        }
+    if not rows:
+        return
+    statement = insert(EventScrapeStatus).values([rows[k] for k in sorted(rows)])
+    table = EventScrapeStatus.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["batch_id", "event_key"],
+        set_={
+            "platforms_requested": _jsonb_union(table.platforms_requested, statement.excluded.platforms_requested),
+            "platforms_scraped": _jsonb_union(table.platforms_scraped, statement.excluded.platforms_scraped),
+        },
+    )
+    session.execute(statement)
+
+
+def _jsonb_union(current: Any, incoming: Any) -> Any:
+    """The union of current and incoming for JSON arrays of strings, keeping current's order."""
+    return case((current.op("@>")(incoming), current), else_=current.op("||")(incoming))
+
+
+@dataclass
+class MatchSummary:
+    linked: dict[str, int]
+    competitor_only: dict[str, int]
+    events: dict[str, int]
+
+    def match_rate(self, book: Book) -> float:
+        total = self.events.get(book.value, 0)
+        return self.linked.get(book.value, 0) / total if total else 0.0
+
+
+def match_events(session: Session, batch: ScrapeBatch) -> MatchSummary:
+    """Link each competitor event of the batch to the BetPawa event with the same SportRadar id."""
+    keys = select(EventScrapeStatus.sportradar_id).where(
+        EventScrapeStatus.batch_id == batch.id, EventScrapeStatus.sportradar_id.is_not(None)
+    )
+    session.execute(
+        update(CompetitorEvent)
+        .where(CompetitorEvent.sportradar_id.in_(keys), CompetitorEvent.sportradar_id == Event.sportradar_id)
+        .values(betpawa_event_id=Event.id)
+    )
+    linked, alone, total = {}, {}, {}
+    for book in COMPETITORS:
+        rows = session.execute(
+            select(CompetitorEvent.betpawa_event_id.is_not(None), func.count())
+            .where(CompetitorEvent.source == book, CompetitorEvent.sportradar_id.in_(keys))
+            .group_by(CompetitorEvent.betpawa_event_id.is_not(None))
+        ).all()
+        counts = dict(rows)
+        linked[book.value], alone[book.value] = counts.get(True, 0), counts.get(False, 0)
+        total[book.value] = linked[book.value] + alone[book.value]
+    return MatchSummary(linked, alone, total)
+
+
+@dataclass
+class OddsSummary:
+    book: Book
+    events: int
+    snapshots: int
+    market_rows: int
+    confirmed: int
+    mapped_lines: int
+    unmapped_lines: int
+
+    @property
+    def coverage(self) -> float:
+        total = self.mapped_lines + self.unmapped_lines
+        return self.mapped_lines / total if total else 0.0
+
+
+def store_odds(
+    session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_id: int, mapper: MarketMapper
+) -> OddsSummary:
+    """Map every line of the book's capture and store it change-only against earlier batches."""
+    ids = batches.bookmaker_ids(session)
+    book = parsed.book
+    model = Event if book is Book.BETPAWA else CompetitorEvent
+    filters = [] if book is Book.BETPAWA else [CompetitorEvent.source == book]
+    external = [p.event.external_id for p in parsed.events]
+    row_ids = dict(
+        session.execute(select(model.external_id, model.id).where(model.external_id.in_(external), *filters)).all()
+    )
+    observed: dict[int, dict[writers.LineKey, writers.LineState]] = {}
+    mapped_lines = unmapped_lines = 0
+    all_mappings = []
+    for event in parsed.events:
+        event_id = row_ids.get(event.event.external_id)
+        if event_id is None:
+            continue
+        mappings = mapper.map_many(event.lines)
+        all_mappings.extend(mappings)
+        lines = observed.setdefault(event_id, {})
+        for mapping in mappings:
+            if not mapping.mapped:
+                unmapped_lines += 1
+                continue
+            mapped_lines += 1
+            for line in mapping.mapped:
+                entry = mapper.catalogue.entries.get(line.entry_id)
+                name = mapping.record.market_name if book is Book.BETPAWA else None
+                name = name or (entry.name if entry else line.betpawa_market_id)
+                groups = mapping.record.groups if book is Book.BETPAWA else (entry.tabs if entry else ())
+                lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
+    written = writers.store_snapshots(session, book, batch, run_id, ids[book], observed, parsed.captured_at)
+    record_unmapped(session, all_mappings, parsed.captured_at)
+    return OddsSummary(
+        book=book,
+        events=len(observed),
+        snapshots=written.snapshots,
+        market_rows=written.market_rows,
+        confirmed=written.confirmed,
+        mapped_lines=mapped_lines,
+        unmapped_lines=unmapped_lines,
+    )

@@ -1,0 +1,312 @@
+"""Bulk writers: events and tournaments, and change-only odds snapshots.
+
+Odds are stored change-only (README "Storage"): an observation writes a snapshot row and market
+rows only for lines that are new, repriced, gone (`unavailable_at`) or back. An observation that
+changes nothing writes no row; it moves `last_confirmed_at` of the event's latest snapshot.
+Re-writing a batch first removes that batch's own snapshots, then diffs against the batches
+before it, so a re-run gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session
+
+from odds_pipeline.bookmakers.records import EventRecord
+from odds_pipeline.domain import Book, HandicapType
+from odds_pipeline.markets.catalogue import LineKind
+from odds_pipeline.markets.engine import MappedLine
+from odds_pipeline.storage.models import (
+    CompetitorEvent,
+    CompetitorMarketOdds,
+    CompetitorOddsSnapshot,
+    CompetitorTournament,
+    Event,
+    EventBookmaker,
+    MarketOdds,
+    OddsSnapshot,
+    ScrapeBatch,
+    Tournament,
+)
+
+FOOTBALL = 1
+UNKNOWN_TOURNAMENT = "Discovered Events"
+
+LineKey = tuple[str, float | None]
+
+
+def _upsert_returning(session: Session, model: Any, rows: list[dict], keys: list[str], update_cols: list[str]):
+    if not rows:
+        return []
+    statement = insert(model).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={c: getattr(statement.excluded, c) for c in update_cols}
+    )
+    return session.execute(statement.returning(model.id, *[getattr(model, k) for k in keys])).all()
+
+
+def store_events(session: Session, book: Book, events: Iterable[EventRecord], bookmaker_id: int) -> dict[str, int]:
+    """Upsert the book's tournaments and events; returns the row id per external event id."""
+    events = {e.external_id: e for e in events}  # one row per event even if listed twice
+    if not events:
+        return {}
+    if book is Book.BETPAWA:
+        return _store_betpawa(session, list(events.values()), bookmaker_id)
+    return _store_competitor(session, book, list(events.values()))
+
+
+def _store_betpawa(session: Session, events: list[EventRecord], bookmaker_id: int) -> dict[str, int]:
+    tournaments = {}
+    for event in events:
+        t = event.tournament
+        key = (t.name, t.country or "Unknown") if t else (UNKNOWN_TOURNAMENT, "Unknown")
+        tournaments[key] = {
+            "sport_id": FOOTBALL,
+            "name": key[0],
+            "country": key[1],
+            "external_id": t.external_id if t else None,
+        }
+    rows = sorted(tournaments.values(), key=lambda r: (r["name"], r["country"]))
+    ids = _upsert_returning(session, Tournament, rows, ["sport_id", "name", "country"], ["external_id"])
+    tournament_ids = {(name, country): id_ for id_, _, name, country in ids}
+    event_rows = []
+    for event in sorted(events, key=lambda e: e.external_id):
+        t = event.tournament
+        key = (t.name, t.country or "Unknown") if t else (UNKNOWN_TOURNAMENT, "Unknown")
+        event_rows.append(
+            {
+                "tournament_id": tournament_ids[key],
+                "external_id": event.external_id,
+                "name": event.name,
+                "home_team": event.home_team,
+                "away_team": event.away_team,
+                "kickoff": event.kickoff,
+                "sportradar_id": event.sportradar_id,
+            }
+        )
+    updated = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
+    stored = {ext: id_ for id_, ext in _upsert_returning(session, Event, event_rows, ["external_id"], updated)}
+    links = [{"event_id": id_, "bookmaker_id": bookmaker_id, "external_event_id": ext} for ext, id_ in stored.items()]
+    session.execute(insert(EventBookmaker).values(links).on_conflict_do_nothing())
+    return stored
+
+
+def _store_competitor(session: Session, book: Book, events: list[EventRecord]) -> dict[str, int]:
+    tournaments = {}
+    for event in events:
+        t = event.tournament
+        external_id = t.external_id if t else f"discovered-{book.value}"
+        tournaments[external_id] = {
+            "source": book,
+            "sport_id": FOOTBALL,
+            "name": t.name if t else UNKNOWN_TOURNAMENT,
+            "country_raw": t.country if t else None,
+            "external_id": external_id,
+            "sportradar_id": t.sportradar_id if t else None,
+        }
+    rows = [tournaments[k] for k in sorted(tournaments)]
+    ids = _upsert_returning(
+        session, CompetitorTournament, rows, ["source", "external_id"], ["name", "country_raw", "sportradar_id"]
+    )
+    tournament_ids = {ext: id_ for id_, _, ext in ids}
+    event_rows = [
+        {
+            "source": book,
+            "tournament_id": tournament_ids[e.tournament.external_id if e.tournament else f"discovered-{book.value}"],
+            "name": e.name,
+            "home_team": e.home_team,
+            "away_team": e.away_team,
+            "kickoff": e.kickoff,
+            "external_id": e.external_id,
+            "sportradar_id": e.sportradar_id,
+        }
+        for e in sorted(events, key=lambda e: e.external_id)
+    ]
+    updated = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
+    stored = _upsert_returning(session, CompetitorEvent, event_rows, ["source", "external_id"], updated)
+    return {ext: id_ for id_, _, ext in stored}
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """What one stored market line holds, reduced to what decides whether it changed."""
+
+    name: str
+    outcomes: tuple[tuple[str, float, bool], ...]
+    handicap_type: str | None
+    handicap_home: float | None
+    handicap_away: float | None
+    groups: tuple[str, ...]
+
+    def outcomes_json(self) -> list[dict[str, Any]]:
+        return [{"name": n, "odds": o, "is_active": a} for n, o, a in self.outcomes]
+
+
+def line_state(mapped: MappedLine, name: str, groups: tuple[str, ...]) -> LineState:
+    handicap = {LineKind.ASIAN: HandicapType.ASIAN, LineKind.EUROPEAN: HandicapType.EUROPEAN}.get(mapped.handicap_type)
+    return LineState(
+        name=name,
+        outcomes=tuple((o.name, o.odds, not o.suspended) for o in mapped.outcomes),
+        handicap_type=handicap.value if handicap else None,
+        handicap_home=mapped.handicap_home,
+        handicap_away=mapped.handicap_away,
+        groups=groups,
+    )
+
+
+@dataclass(frozen=True)
+class _SnapshotTables:
+    snapshot: Any
+    market: Any
+    owner: str  # the snapshot's event column
+
+
+BETPAWA_TABLES = _SnapshotTables(OddsSnapshot, MarketOdds, "event_id")
+COMPETITOR_TABLES = _SnapshotTables(CompetitorOddsSnapshot, CompetitorMarketOdds, "competitor_event_id")
+
+
+@dataclass
+class SnapshotWrite:
+    snapshots: int = 0
+    market_rows: int = 0
+    confirmed: int = 0  # events whose lines were all unchanged: only last_confirmed_at moved
+
+
+def store_snapshots(
+    session: Session,
+    book: Book,
+    batch: ScrapeBatch,
+    run_id: int,
+    bookmaker_id: int,
+    observed: Mapping[int, Mapping[LineKey, LineState]],
+    captured_at: datetime,
+) -> SnapshotWrite:
+    """Write one batch's observations of a book, change-only; ``observed`` is keyed by event row id."""
+    tables = BETPAWA_TABLES if book is Book.BETPAWA else COMPETITOR_TABLES
+    snapshot, market = tables.snapshot, tables.market
+    owner = getattr(snapshot, tables.owner)
+    own = [snapshot.batch_id == batch.id, owner.in_(list(observed))]
+    if book is Book.BETPAWA:
+        own.append(snapshot.bookmaker_id == bookmaker_id)
+    session.execute(delete(snapshot).where(*own))
+    previous = _previous_state(session, tables, book, bookmaker_id, batch, list(observed))
+    result = SnapshotWrite()
+    rows: list[dict[str, Any]] = []
+    touched: list[int] = []
+    for event_id in sorted(observed):
+        lines = observed[event_id]
+        before, latest_snapshot = previous.get(event_id, ({}, None))
+        changes = _diff(before, lines, captured_at)
+        if not changes:
+            if latest_snapshot is not None:
+                touched.append(latest_snapshot)
+            continue
+        values = {tables.owner: event_id, "batch_id": batch.id, "scrape_run_id": run_id, "captured_at": captured_at}
+        values["last_confirmed_at"] = captured_at
+        if book is Book.BETPAWA:
+            values["bookmaker_id"] = bookmaker_id
+        snapshot_id = session.execute(insert(snapshot).values(values).returning(snapshot.id)).scalar_one()
+        result.snapshots += 1
+        rows.extend({**change, "snapshot_id": snapshot_id} for change in changes)
+    if rows:
+        session.execute(insert(market), rows)
+        result.market_rows = len(rows)
+    if touched:
+        session.execute(
+            update(snapshot)
+            .where(snapshot.id.in_(touched))
+            .values(last_confirmed_at=func.greatest(snapshot.last_confirmed_at, captured_at))
+        )
+        result.confirmed = len(touched)
+    return result
+
+
+def _diff(before: Mapping[LineKey, LineState | None], now: Mapping[LineKey, LineState], at: datetime) -> list[dict]:
+    changes = []
+    for (market_id, line), state in sorted(now.items(), key=_key_order):
+        if before.get((market_id, line)) != state:
+            changes.append(_market_row(market_id, line, state, None))
+    for (market_id, line), state in sorted(before.items(), key=_key_order):
+        if state is not None and (market_id, line) not in now:  # offered before, gone now
+            changes.append(_market_row(market_id, line, state, at, gone=True))
+    return changes
+
+
+def _key_order(item: tuple[LineKey, Any]) -> tuple[str, float]:
+    (market_id, line), _ = item
+    return market_id, float("-inf") if line is None else line
+
+
+def _market_row(market_id: str, line: float | None, state: LineState, at: datetime | None, gone: bool = False):
+    return {
+        "betpawa_market_id": market_id,
+        "betpawa_market_name": state.name[:255],
+        "line": line,
+        "handicap_type": state.handicap_type,
+        "handicap_home": state.handicap_home,
+        "handicap_away": state.handicap_away,
+        "outcomes": [] if gone else state.outcomes_json(),
+        "market_groups": list(state.groups) or None,
+        "unavailable_at": at,
+    }
+
+
+def _previous_state(
+    session: Session, tables: _SnapshotTables, book: Book, bookmaker_id: int, batch: ScrapeBatch, owners: list[int]
+) -> dict[int, tuple[dict[LineKey, LineState | None], int | None]]:
+    """Per event: each line's latest stored state before this batch (None = gone), and the latest snapshot."""
+    if not owners:
+        return {}
+    snapshot, market = tables.snapshot, tables.market
+    owner = getattr(snapshot, tables.owner)
+    earlier = [owner.in_(owners), ScrapeBatch.window_start < batch.window_start]
+    if book is Book.BETPAWA:
+        earlier.append(snapshot.bookmaker_id == bookmaker_id)
+    lines = session.execute(
+        select(
+            owner,
+            market.betpawa_market_id,
+            market.line,
+            market.betpawa_market_name,
+            market.outcomes,
+            market.handicap_type,
+            market.handicap_home,
+            market.handicap_away,
+            market.market_groups,
+            market.unavailable_at,
+        )
+        .join(snapshot, snapshot.id == market.snapshot_id)
+        .join(ScrapeBatch, ScrapeBatch.id == snapshot.batch_id)
+        .where(*earlier)
+        .ext(distinct_on(owner, market.betpawa_market_id, market.line))
+        .order_by(owner, market.betpawa_market_id, market.line, snapshot.captured_at.desc())
+    ).all()
+    latest = session.execute(
+        select(owner, snapshot.id)
+        .join(ScrapeBatch, ScrapeBatch.id == snapshot.batch_id)
+        .where(*earlier)
+        .ext(distinct_on(owner))
+        .order_by(owner, snapshot.captured_at.desc())
+    ).all()
+    state: dict[int, tuple[dict[LineKey, LineState | None], int | None]] = {
+        event_id: ({}, snapshot_id) for event_id, snapshot_id in latest
+    }
+    for event_id, market_id, line, name, outcomes, h_type, h_home, h_away, groups, gone in lines:
+        stored = None
+        if gone is None:
+            stored = LineState(
+                name=name,
+                outcomes=tuple((o["name"], o["odds"], o["is_active"]) for o in outcomes),
+                handicap_type=h_type.value if h_type else None,
+                handicap_home=h_home,
+                handicap_away=h_away,
+                groups=tuple(groups or ()),
+            )
+        state.setdefault(event_id, ({}, None))[0][(market_id, line)] = stored
+    return state

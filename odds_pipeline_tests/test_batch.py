@@ -1,0 +1,124 @@
+"""One batch step by step, without Dagster: the sandbox, the landing store and the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from odds_pipeline import batch as steps
+from odds_pipeline.bench import settings_for
+from odds_pipeline.bookmakers.registry import event_parser, open_client
+from odds_pipeline.domain import COMPETITORS, Book
+from odds_pipeline.markets.catalogue import file_catalogue
+from odds_pipeline.markets.engine import MarketMapper
+from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
+from odds_pipeline.sandbox.world import WorldConfig
+from odds_pipeline.settings import Settings
+from odds_pipeline.storage import batches, migrations
+from odds_pipeline.storage.database import EmbeddedServer, drop_database, ensure_database, make_engine
+from odds_pipeline.storage.landing import CaptureMissingError, LandingStore
+from odds_pipeline.storage.models import (
+    CompetitorEvent,
+    CompetitorMarketOdds,
+    CompetitorOddsSnapshot,
+    Event,
+    EventScrapeStatus,
+    MarketOdds,
+    OddsSnapshot,
+)
+
+WINDOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def batch_engine(pg_server: EmbeddedServer) -> Iterator[Engine]:
+    url = pg_server.url(f"odds_batch_{datetime.now(UTC).strftime('%H%M%S%f')}")
+    ensure_database(url)
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture
+def world() -> Iterator[RunningSandbox]:
+    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=5))) as running:
+        yield running
+
+
+def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: datetime, *, capture: bool = True):
+    settings = settings_for(Settings.from_env(), sandbox_url)
+    key = window.strftime("%Y-%m-%d-%H:%M")
+    summaries = {}
+    with Session(engine) as session, session.begin():
+        scrape_batch = batches.ensure_batch(session, key, window, window + timedelta(minutes=15))
+        for book in Book:
+            run = batches.ensure_run(session, scrape_batch, book)
+            if capture:
+                _, errors = steps.capture(lambda b=book: open_client(b, settings), landing, key)
+                batches.record_errors(session, run, errors)
+            parsed = steps.parse_capture(landing, key, book, event_parser(book, settings))
+            palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run.id)
+            summaries[book] = (parsed, palimpsest, run.id)
+            batches.finish_run(session, run, scraped=palimpsest.events, failed=0, down=False)
+        match = steps.match_events(session, scrape_batch)
+        mapper = MarketMapper(file_catalogue())
+        odds = {
+            b: steps.store_odds(session, scrape_batch, p, run_id, mapper) for b, (p, _, run_id) in summaries.items()
+        }
+        batches.settle_batch(session, scrape_batch)
+    return match, odds
+
+
+def _count(session: Session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    models = [Event, CompetitorEvent, OddsSnapshot, MarketOdds, CompetitorOddsSnapshot, CompetitorMarketOdds]
+    with Session(engine) as session:
+        counts = {m.__tablename__: _count(session, m) for m in models}
+        counts["event_scrape_status"] = _count(session, EventScrapeStatus)
+    return counts
+
+
+def test_a_batch_is_stored_once_however_often_it_runs(batch_engine: Engine, world: RunningSandbox, tmp_path: Path):
+    landing = LandingStore(tmp_path / "landing")
+    match, odds = run_batch(batch_engine, world.url, landing, WINDOW)
+    first = _counts(batch_engine)
+    assert first["events"] > 100 and first["market_odds"] > 10_000 and first["competitor_market_odds"] > 5_000
+    for book in COMPETITORS:
+        assert 0.5 < match.match_rate(book) <= 1.0
+        assert odds[book].coverage > 0.4
+    # Re-deriving the same batch from its landed capture changes nothing.
+    run_batch(batch_engine, world.url, landing, WINDOW, capture=False)
+    assert _counts(batch_engine) == first
+    # Neither does scraping it again (the world has not moved).
+    run_batch(batch_engine, world.url, landing, WINDOW)
+    assert _counts(batch_engine) == first
+
+    # Fifteen minutes later a few prices moved: the next batch writes only those lines.
+    httpx.post(f"{world.url}/__sandbox/advance", params={"minutes": 15}, timeout=10).raise_for_status()
+    run_batch(batch_engine, world.url, landing, WINDOW + timedelta(minutes=15))
+    second = _counts(batch_engine)
+    new_rows = second["market_odds"] - first["market_odds"]
+    assert 0 < new_rows < first["market_odds"] * 0.3
+    with Session(batch_engine) as session:
+        confirmed = session.scalar(
+            select(func.count())
+            .select_from(OddsSnapshot)
+            .where(OddsSnapshot.last_confirmed_at > OddsSnapshot.captured_at)
+        )
+        assert confirmed >= 0
+
+
+def test_a_batch_without_a_capture_says_so(tmp_path: Path):
+    with pytest.raises(CaptureMissingError, match="no raw capture"):
+        LandingStore(tmp_path).latest("2020-01-01-00:00", Book.BET9JA)
