@@ -66,10 +66,29 @@ class Settings:
     # Bet9ja's STARTDATE has no zone; the reference assumed UTC without checking it (platform-apis.md §0.3).
     bet9ja_startdate_tz: str = "UTC"
     bet9ja_cache_version: str = "1.301.2.225"
+    # Raw captures; a local folder by default (git-ignored under var/).
+    landing_root: Path | None = None
+    # One batch = one Dagster partition of this many minutes, aligned to the hour, in UTC.
+    batch_minutes: int = 15
+    partitions_start: str = "2026-11-01-00:00"
+    # A batch older than this can no longer be scraped (odds are live): it is re-derived from its capture.
+    late_window_minutes: int = 60
+    # How many recent windows the missed-batch sensor looks back over.
+    missed_lookback_windows: int = 8
+    min_match_rate: float = 0.5
+    min_mapping_coverage: float = 0.35
 
     @property
     def pgdata_dir(self) -> Path:
         return self.var_dir / "pgdata"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.landing_root or self.var_dir / "landing"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.var_dir / "dagster_home"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,4 +99,11 @@ class Settings:
             dagster_database_url=os.environ.get("DAGSTER_DATABASE_URL") or None,
             bet9ja_startdate_tz=os.environ.get("BET9JA_STARTDATE_TZ", "UTC"),
             bet9ja_cache_version=os.environ.get("BET9JA_CACHE_VERSION", "1.301.2.225"),
+            landing_root=_env_path("ODDS_PIPELINE_LANDING_ROOT", var_dir / "landing"),
+            batch_minutes=int(os.environ.get("ODDS_PIPELINE_BATCH_MINUTES", 15)),
+            partitions_start=os.environ.get("ODDS_PIPELINE_PARTITIONS_START", "2026-11-01-00:00"),
+            late_window_minutes=int(os.environ.get("ODDS_PIPELINE_LATE_WINDOW_MINUTES", 60)),
+            missed_lookback_windows=int(os.environ.get("ODDS_PIPELINE_MISSED_LOOKBACK", 8)),
+            min_match_rate=float(os.environ.get("ODDS_PIPELINE_MIN_MATCH_RATE", 0.5)),
+            min_mapping_coverage=float(os.environ.get("ODDS_PIPELINE_MIN_COVERAGE", 0.35)),
         )

@@ -63,7 +63,7 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
             run = batches.ensure_run(session, scrape_batch, book)
             if capture:
                 _, errors = steps.capture(lambda b=book: open_client(b, settings), landing, key)
-                batches.record_errors(session, run, errors)
+                batches.record_errors(session, run, errors, "fetch")
             parsed = steps.parse_capture(landing, key, book, event_parser(book, settings))
             palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run.id)
             summaries[book] = (parsed, palimpsest, run.id)

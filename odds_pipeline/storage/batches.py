@@ -52,7 +52,7 @@ def batch_for(session: Session, partition_key: str) -> ScrapeBatch | None:
 
 
 def ensure_run(session: Session, batch: ScrapeBatch, book: Book) -> ScrapeRun:
-    """The book's run of the batch, reset to running, with the errors of any earlier attempt removed."""
+    """The book's run of the batch, reset to running."""
     bookmaker_id = bookmaker_ids(session)[book]
     statement = insert(ScrapeRun).values(
         batch_id=batch.id, bookmaker_id=bookmaker_id, status=RunStatus.RUNNING, trigger=batch.trigger
@@ -62,7 +62,6 @@ def ensure_run(session: Session, batch: ScrapeBatch, book: Book) -> ScrapeRun:
         set_={"status": RunStatus.RUNNING, "started_at": datetime.now(UTC), "completed_at": None},
     )
     run_id = session.execute(statement.returning(ScrapeRun.id)).scalar_one()
-    session.execute(delete(ScrapeError).where(ScrapeError.scrape_run_id == run_id))
     return session.get_one(ScrapeRun, run_id, populate_existing=True)
 
 
@@ -73,7 +72,11 @@ def run_for(session: Session, batch: ScrapeBatch, book: Book) -> ScrapeRun | Non
     )
 
 
-def record_errors(session: Session, run: ScrapeRun, errors: Iterable[BookmakerError]) -> int:
+def record_errors(session: Session, run: ScrapeRun, errors: Iterable[BookmakerError], stage: str) -> int:
+    """Replace the run's errors of one stage (fetch, parse) with these: a re-run does not pile them up."""
+    session.execute(
+        delete(ScrapeError).where(ScrapeError.scrape_run_id == run.id, ScrapeError.context["stage"].astext == stage)
+    )
     rows = [
         {
             "scrape_run_id": run.id,
@@ -81,7 +84,7 @@ def record_errors(session: Session, run: ScrapeRun, errors: Iterable[BookmakerEr
             "external_ref": (error.ref or "")[:200] or None,
             "error_type": error.error_type,
             "error_message": str(error),
-            "context": {k: str(v) for k, v in error.context.items()} or None,
+            "context": {"stage": stage, **{k: str(v) for k, v in error.context.items()}},
         }
         for error in errors
     ]

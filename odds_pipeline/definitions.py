@@ -1,0 +1,34 @@
+"""The Dagster code location: `dagster dev -w workspace.yaml` and `make ui` load `defs` from here."""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from odds_pipeline.defs.assets import build_assets
+from odds_pipeline.defs.automation import batch_failure_sensor, batch_job, batch_schedule, missed_batches_sensor
+from odds_pipeline.defs.checks import build_checks
+from odds_pipeline.defs.partitions import batch_partitions
+from odds_pipeline.defs.resources import resources_from_settings
+from odds_pipeline.settings import Settings
+
+# Partitioned asset checks are "preview" in 1.13; they are what per-batch checks need.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions = batch_partitions(settings)
+    job = batch_job(partitions)
+    return dg.Definitions(
+        assets=build_assets(partitions),
+        asset_checks=build_checks(partitions),
+        jobs=[job],
+        schedules=[batch_schedule(job)],
+        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(job)],
+        resources=resources_from_settings(settings),
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,133 @@
+"""Dagster resources: the database, each bookmaker's API, the landing store and the batch policy."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.http import RawResponse
+from odds_pipeline.bookmakers.records import ParsedEvent
+from odds_pipeline.bookmakers.registry import event_parser, open_client
+from odds_pipeline.domain import Book
+from odds_pipeline.settings import BookSettings, Settings
+from odds_pipeline.storage.database import app_database_url, make_engine
+from odds_pipeline.storage.landing import LandingStore
+
+
+def _env_or(name: str, default: str) -> str | dg.EnvVar:
+    """An EnvVar when the variable is set (the UI then shows where the value came from), else the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The app's PostgreSQL. Without a URL: the embedded server under var_dir, started if it is down."""
+
+    url: str | None = None
+    var_dir: str
+
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        settings = dataclasses.replace(Settings.from_env(), var_dir=Path(self.var_dir), database_url=self.url)
+        self._engine = make_engine(app_database_url(settings))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        assert self._engine is not None, "the database resource was not set up"
+        with Session(self._engine) as session, session.begin():
+            yield session
+
+
+class BookmakerResource(dg.ConfigurableResource):
+    """One bookmaker's public API: where it is and how hard it may be asked."""
+
+    book: str
+    base_url: str
+    concurrency: int
+    pace_ms: float
+    timeout_s: float = 30.0
+    max_attempts: int = 4
+    max_response_mb: float = 16.0
+    bet9ja_startdate_tz: str = "UTC"
+
+    def _settings(self) -> Settings:
+        book = Book(self.book)
+        own = BookSettings(
+            base_url=self.base_url,
+            concurrency=self.concurrency,
+            pace_ms=self.pace_ms,
+            timeout_s=self.timeout_s,
+            max_attempts=self.max_attempts,
+            max_response_mb=self.max_response_mb,
+        )
+        settings = Settings.from_env()
+        return dataclasses.replace(
+            settings, books={**settings.books, book: own}, bet9ja_startdate_tz=self.bet9ja_startdate_tz
+        )
+
+    def open_client(self) -> BookClient:
+        return open_client(Book(self.book), self._settings())
+
+    def event_parser(self) -> Callable[[RawResponse], ParsedEvent]:
+        return event_parser(Book(self.book), self._settings())
+
+    @classmethod
+    def from_settings(cls, book: Book, settings: Settings) -> BookmakerResource:
+        own = settings.books[book]
+        return cls(
+            book=book.value,
+            base_url=_env_or(f"ODDS_PIPELINE_{book.value.upper()}_URL", own.base_url),
+            concurrency=own.concurrency,
+            pace_ms=own.pace_ms,
+            timeout_s=own.timeout_s,
+            max_attempts=own.max_attempts,
+            max_response_mb=own.max_response_mb,
+            bet9ja_startdate_tz=settings.bet9ja_startdate_tz,
+        )
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where raw captures are kept: a local folder by default."""
+
+    root: str
+
+    def store(self) -> LandingStore:
+        return LandingStore(Path(self.root))
+
+
+class BatchPolicyResource(dg.ConfigurableResource):
+    """When a batch may still be scraped, and the thresholds its checks hold it to."""
+
+    late_window_minutes: int = 60
+    missed_lookback_windows: int = 8
+    min_match_rate: float = 0.5
+    min_mapping_coverage: float = 0.35
+
+
+def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    database_url = _env_or("DATABASE_URL", "") or None
+    return {
+        "database": DatabaseResource(url=database_url, var_dir=str(settings.var_dir)),
+        "landing": LandingResource(root=_env_or("ODDS_PIPELINE_LANDING_ROOT", str(settings.landing_dir))),
+        "policy": BatchPolicyResource(
+            late_window_minutes=settings.late_window_minutes,
+            missed_lookback_windows=settings.missed_lookback_windows,
+            min_match_rate=settings.min_match_rate,
+            min_mapping_coverage=settings.min_mapping_coverage,
+        ),
+        **{f"{book.value}_api": BookmakerResource.from_settings(book, settings) for book in Book},
+    }
