@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format db-url db-stop clean
+.PHONY: run ui test lint format db-url db-stop clean
 
 $(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "odds_pipeline needs Python >= 3.11; set PYTHON=python3.11")'
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml setup.py
 
 run: $(STAMP)
 	$(BIN)/odds-pipeline run
+
+ui: $(STAMP)
+	$(BIN)/odds-pipeline ui
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

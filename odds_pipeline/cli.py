@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
 from odds_pipeline.domain import Book
@@ -18,10 +17,8 @@ from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
     DatabaseUnavailableError,
     app_database_url,
-    make_engine,
     stop_embedded_server,
 )
-from odds_pipeline.storage.models import Base
 
 
 def _display(url: URL) -> str:
@@ -56,23 +53,23 @@ def cmd_db_stop(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(settings: Settings, _: argparse.Namespace) -> int:
-    """The main job: today, bring the database up to date and say where it is."""
-    url = app_database_url(settings)
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    try:
-        present = set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-    expected = set(Base.metadata.tables)
-    missing = sorted(expected - present)
-    if missing:
-        print(f"database is missing tables after migration: {', '.join(missing)}", file=sys.stderr)
-        return 1
-    print(f"database: {_display(url)}")
-    print(f"tables:   {len(expected)} ({', '.join(sorted(expected))})")
-    return 0
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """The main job: one batch (the latest complete window) through Dagster, then a summary."""
+    from odds_pipeline.defs.runner import run_latest_batch, surroundings
+
+    with surroundings(settings):
+        print(f"database: {_display(app_database_url(settings))}", flush=True)
+        report = run_latest_batch(settings, args.partition)
+    print("\n".join(report.lines()))
+    return 0 if report.success else 1
+
+
+def cmd_ui(settings: Settings, _: argparse.Namespace) -> int:
+    from odds_pipeline.defs.runner import run_ui, surroundings
+
+    with surroundings(settings) as env:
+        print("dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)", flush=True)
+        return run_ui(env)
 
 
 def cmd_sandbox_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -136,8 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the main job")
+    run = commands.add_parser("run", help="run one batch through Dagster and print a summary")
+    run.add_argument("--partition", default=None, help="a batch partition key (default: the latest complete window)")
     run.set_defaults(handler=cmd_run)
+    commands.add_parser("ui", help="dagster dev on the same instance and sandbox").set_defaults(handler=cmd_ui)
 
     db = commands.add_parser("db", help="the project's PostgreSQL database")
     db_commands = db.add_subparsers(dest="db_command", required=True)

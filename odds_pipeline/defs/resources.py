@@ -119,7 +119,7 @@ class BatchPolicyResource(dg.ConfigurableResource):
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    database_url = _env_or("DATABASE_URL", "") or None
+    database_url = _env_or("DATABASE_URL", settings.database_url or "") or None
     return {
         "database": DatabaseResource(url=database_url, var_dir=str(settings.var_dir)),
         "landing": LandingResource(root=_env_or("ODDS_PIPELINE_LANDING_ROOT", str(settings.landing_dir))),

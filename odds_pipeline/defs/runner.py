@@ -1,0 +1,152 @@
+"""Run the project through Dagster from the command line: `make run` (one batch) and `make ui`.
+
+Both prepare the same surroundings: the embedded PostgreSQL with the app's migrations applied,
+Dagster's instance (DAGSTER_HOME under var/, storage in its own database), and, unless real
+bookmaker URLs are configured, the sandbox on loopback.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from odds_pipeline.domain import Book
+from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
+from odds_pipeline.sandbox.world import WorldConfig
+from odds_pipeline.settings import SANDBOX_PORT, SANDBOX_URL, Settings
+from odds_pipeline.storage import migrations
+from odds_pipeline.storage.database import app_database_url, dagster_database_url
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
+
+
+def uses_sandbox(settings: Settings) -> bool:
+    return any(book_settings.base_url == SANDBOX_URL for book_settings in settings.books.values())
+
+
+@contextmanager
+def surroundings(settings: Settings) -> Iterator[dict[str, str]]:
+    """Database migrated, DAGSTER_HOME ready, the sandbox up if needed; yields the environment runs need."""
+    migrations.upgrade(app_database_url(settings))
+    dagster_url = dagster_database_url(settings)
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    env = {
+        "DAGSTER_HOME": str(home),
+        "ODDS_PIPELINE_DAGSTER_PG_URL": dagster_url.render_as_string(hide_password=False),
+        "ODDS_PIPELINE_VAR_DIR": str(settings.var_dir),
+    }
+    sandbox = (
+        RunningSandbox(
+            SandboxOptions(world=WorldConfig(seed=7), bet9ja_timezone=settings.bet9ja_startdate_tz), port=SANDBOX_PORT
+        )
+        if uses_sandbox(settings)
+        else nullcontext()
+    )
+    with sandbox:
+        os.environ.update(env)
+        yield env
+
+
+def scrape_batch_job() -> dg.JobDefinition:
+    from odds_pipeline.definitions import defs
+
+    return defs.resolve_job_def("scrape_batch")
+
+
+@dataclass
+class BatchReport:
+    partition_key: str
+    success: bool
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, severity
+    failures: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"batch {self.partition_key}: {'succeeded' if self.success else 'FAILED'}"]
+        for book in Book:
+            capture = self.figures.get(f"{book.value}_raw_capture", {})
+            palimpsest = self.figures.get(f"{book.value}_palimpsest", {})
+            out.append(
+                f"  {book.display_name:<9} events {palimpsest.get('dagster/row_count', '-'):>5}   "
+                f"responses {capture.get('responses', '-'):>5}   errors {capture.get('errors', '-')}"
+                f"   ({capture.get('run_status', 'not run')})"
+            )
+        matched = self.figures.get("matched_events", {})
+        snapshots = self.figures.get("odds_snapshots", {})
+        for book in (Book.SPORTYBET, Book.BET9JA):
+            out.append(
+                f"  matched   {book.display_name:<9} {matched.get(f'{book.value}_linked', '-'):>5} linked, "
+                f"{matched.get(f'{book.value}_competitor_only', '-')} competitor-only "
+                f"(rate {matched.get(f'{book.value}_match_rate', '-')}); "
+                f"mapping coverage {snapshots.get(f'{book.value}_coverage', '-')}"
+            )
+        out.append(
+            f"  snapshot market rows written: {snapshots.get('dagster/row_count', '-')}"
+            f"   batch status: {snapshots.get('batch_status', '-')}"
+        )
+        passed = sum(1 for c in self.checks if c[2])
+        out.append(f"  checks: {passed} passed, {len(self.checks) - passed} failed")
+        out.extend(f"    FAILED {severity} {asset}.{check}" for asset, check, ok, severity in self.checks if not ok)
+        out.extend(f"  step failed: {message}" for message in self.failures)
+        return out
+
+
+def run_latest_batch(settings: Settings, partition_key: str | None = None) -> BatchReport:
+    """Materialize one batch partition (by default the latest complete window) on the real instance."""
+    from odds_pipeline.defs.partitions import batch_partitions
+
+    key = partition_key or batch_partitions(settings).get_last_partition_key()
+    with dg.DagsterInstance.get() as instance:
+        result = dg.execute_job(
+            dg.reconstructable(scrape_batch_job),
+            instance=instance,
+            tags={"dagster/partition": key},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+        report = BatchReport(partition_key=key, success=result.success)
+        for event in result.get_asset_materialization_events():
+            materialization = event.materialization
+            report.figures[materialization.asset_key.to_user_string()] = {
+                k: v.value for k, v in materialization.metadata.items() if k != "dagster/column_schema"
+            }
+        for evaluation in result.get_asset_check_evaluations():
+            report.checks.append(
+                (
+                    evaluation.asset_key.to_user_string(),
+                    evaluation.check_name,
+                    evaluation.passed,
+                    evaluation.severity.value,
+                )
+            )
+        report.failures = failure_messages(result.all_events)
+    return report
+
+
+def failure_messages(events: list[dg.DagsterEvent]) -> list[str]:
+    """Why each failed step failed, in the words of the error it raised."""
+    messages = []
+    for event in events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            text = data.user_failure_data.description
+        else:
+            text = data.error.message.strip() if data.error else event.message or "failed"
+        messages.append(f"{event.step_key}: {text}")
+    return messages
+
+
+def run_ui(env: dict[str, str]) -> int:
+    command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml")]
+    return subprocess.run(command, env={**os.environ, **env}, cwd=PROJECT_ROOT).returncode
