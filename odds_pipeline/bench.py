@@ -140,3 +140,86 @@ def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
         "lines_per_s": round(total / elapsed),
         "top_unmapped": [[*key, count] for key, count in unmapped.most_common(10)],
     }
+
+
+def _database_figures(url: Any) -> tuple[int, int]:
+    """(rows in the app's tables, bytes of the database)."""
+    from sqlalchemy import text
+
+    from odds_pipeline.storage.database import make_engine
+    from odds_pipeline.storage.models import Base
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            rows = sum(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in Base.metadata.tables)
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    finally:
+        engine.dispose()
+    return rows, size
+
+
+def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
+    """Two batches through Dagster: a full one, then one 15 sandbox minutes later under the default drift."""
+    import tempfile
+    import uuid
+
+    import dagster as dg
+
+    from odds_pipeline.defs.partitions import batch_partitions
+    from odds_pipeline.defs.runner import scrape_batch_job
+    from odds_pipeline.storage import migrations
+    from odds_pipeline.storage.database import drop_database, ensure_database, start_embedded_server
+
+    url = start_embedded_server(settings.pgdata_dir).url(f"odds_bench_{uuid.uuid4().hex[:8]}")
+    ensure_database(url)
+    migrations.upgrade(url)
+    keys = batch_partitions(settings).get_partition_keys()[-2:]
+    saved = dict(os.environ)
+    try:
+        with sandbox_process(scale, latency_ms, seed) as sandbox_url, tempfile.TemporaryDirectory() as landing:
+            os.environ.update(
+                {
+                    "DATABASE_URL": url.render_as_string(hide_password=False),
+                    "ODDS_PIPELINE_LANDING_ROOT": landing,
+                    **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox_url for book in Book},
+                }
+            )
+            local = settings_for(settings, sandbox_url)
+            figures: dict[str, Any] = {}
+            with dg.instance_for_test() as instance:
+                before = _database_figures(url)
+                for batch, key in enumerate(keys, start=1):
+                    started = time.perf_counter()
+                    result = dg.execute_job(
+                        dg.reconstructable(scrape_batch_job), instance=instance, tags={"dagster/partition": key}
+                    )
+                    wall_s = time.perf_counter() - started
+                    if not result.success:
+                        raise RuntimeError(f"bench batch {key} failed")
+                    after = _database_figures(url)
+                    figures[batch] = (wall_s, after[0] - before[0], after[1] - before[1])
+                    before = after
+                    if batch == 1:
+                        stats = httpx.get(f"{sandbox_url}/__sandbox/stats", timeout=10).json()
+                        httpx.post(f"{sandbox_url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        drop_database(url)
+    requests = {book.value: stats["totals"].get(book.value, 0) for book in Book}
+    lower_bound = max(
+        requests[book.value] * (latency_ms + local.books[book].pace_ms) / 1000 / local.books[book].concurrency
+        for book in Book
+    )
+    return {
+        "wall_s": round(figures[1][0], 2),
+        "lower_bound_s": round(lower_bound, 2),
+        "rows_first": figures[1][1],
+        "rows_second": figures[2][1],
+        "bytes_first": figures[1][2],
+        "bytes_second": figures[2][2],
+        "wall_second_s": round(figures[2][0], 2),
+        "requests": requests,
+    }

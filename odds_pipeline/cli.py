@@ -128,6 +128,13 @@ def cmd_bench_map(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_batch(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench import bench_batch
+
+    print(json.dumps(bench_batch(settings, scale=args.scale, latency_ms=args.latency_ms, seed=args.seed)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odds-pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -177,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_map.add_argument("--scale", choices=["demo", "full"], default="full")
     bench_map.add_argument("--seed", type=int, default=7)
     bench_map.set_defaults(handler=cmd_bench_map)
+    batch = bench_commands.add_parser(
+        "batch", help="two batches end to end through Dagster: a full one, then a quiet one"
+    )
+    batch.add_argument("--scale", choices=["demo", "full"], default="full")
+    batch.add_argument("--latency-ms", type=float, default=300.0)
+    batch.add_argument("--seed", type=int, default=7)
+    batch.set_defaults(handler=cmd_bench_batch)
     return parser
 
 

@@ -25,9 +25,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=build_checks(partitions),
         jobs=[job],
         schedules=[batch_schedule(job)],
-        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(job)],
+        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions, job)],
         resources=resources_from_settings(settings),
-        executor=dg.multiprocess_executor.configured({"max_concurrent": 4}),
+        # Steps in forked workers of a server that has the project imported once: a step starts in
+        # a fraction of a second instead of re-importing Dagster and the project each time.
+        executor=dg.multiprocess_executor.configured(
+            {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": ["odds_pipeline.definitions"]}}}
+        ),
     )
 
 

@@ -134,8 +134,8 @@ def parse_catalogue(payload: Any) -> list[TournamentRecord]:
     return tournaments
 
 
-def _sportradar_id(event: dict[str, Any]) -> str | None:
-    for widget in event.get("widgets") or []:
+def _sportradar_id(event: dict[str, Any], ref: str | None = None) -> str | None:
+    for widget in values.as_list(BOOK, event.get("widgets") or [], "widgets", ref):
         if isinstance(widget, dict) and widget.get("type") == "SPORTRADAR" and widget.get("id"):
             return str(widget["id"]).strip()
     return None
@@ -166,7 +166,7 @@ def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
     return EventRecord(
         book=BOOK,
         external_id=external_id,
-        sportradar_id=_sportradar_id(event),
+        sportradar_id=_sportradar_id(event, external_id),
         kickoff=kickoff,
         home_team=home,
         away_team=away,

@@ -3,7 +3,9 @@
 Each body reads as: open what it needs, call a step from `odds_pipeline.batch`, report figures.
 """
 
+import multiprocessing
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,7 @@ import dagster as dg
 
 from odds_pipeline import batch as steps
 from odds_pipeline.domain import COMPETITORS, BatchTrigger, Book
-from odds_pipeline.markets.engine import MarketMapper
-from odds_pipeline.markets.overrides import active_catalogue
 from odds_pipeline.storage import batches
-from odds_pipeline.storage.landing import CaptureMissingError
 
 OWNERS = ["team:odds-data"]
 PROGRESS_STEPS = 10  # log a book's progress about this many times per capture
@@ -224,26 +223,28 @@ def odds_snapshots_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefini
         kinds={"python", "postgres"},
         owners=OWNERS,
         metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
-        required_resource_keys={"database", "landing", *(f"{book.value}_api" for book in Book)},
+        required_resource_keys={"database", "landing", "bet9ja_api"},
     )
     def odds_snapshots(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         resources = context.resources
         key = context.partition_key
         metadata: dict[str, Any] = {}
         rows = 0
-        for book in Book:
-            try:
-                parsed = steps.parse_capture(
-                    resources.landing.store(), key, book, getattr(resources, f"{book.value}_api").event_parser()
+        store = resources.landing.store()
+        books = [book for book in Book if store.manifests(key, book)]
+        for book in set(Book) - set(books):
+            context.log.error(f"no raw capture of {book.display_name} for batch {key}: its odds are not stored")
+        zone = resources.bet9ja_api.bet9ja_startdate_tz
+        # One process per book: parsing and mapping are CPU work, and the books are independent.
+        with ProcessPoolExecutor(max_workers=len(books) or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {
+                book: pool.submit(
+                    steps.store_book_odds, resources.database.url_string(), str(store.root), key, book, zone
                 )
-            except CaptureMissingError as missing:
-                context.log.error(str(missing))
-                continue
-            with resources.database.session() as session:
-                mapper = MarketMapper(active_catalogue(session))
-                scrape_batch = batches.batch_for(session, key)
-                run = batches.run_for(session, scrape_batch, book)
-                summary = steps.store_odds(session, scrape_batch, parsed, run.id, mapper)
+                for book in books
+            }
+            summaries = {book: future.result() for book, future in futures.items()}
+        for book, summary in summaries.items():
             rows += summary.market_rows
             metadata[f"{book.value}_snapshots"] = summary.snapshots
             metadata[f"{book.value}_market_rows"] = summary.market_rows

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.defs.resources import BatchPolicyResource, DatabaseResource, LandingResource
 from odds_pipeline.domain import Book
 from odds_pipeline.storage import batches
@@ -86,19 +87,25 @@ def missed_batches_sensor(
     return missed_batches
 
 
-def batch_failure_sensor(job: "UnresolvedAssetJobDefinition") -> dg.SensorDefinition:
+def batch_failure_sensor(
+    partitions: dg.TimeWindowPartitionsDefinition, job: "UnresolvedAssetJobDefinition"
+) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="record_batch_failure",
         monitored_jobs=[job],
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Marks the batch of a failed run as failed, with the failure message.",
+        description="Marks the batch of a failed run as failed, with why it failed.",
     )
     def record_batch_failure(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
         key = context.dagster_run.tags.get("dagster/partition")
         if not key:
             return
-        message = context.failure_event.message or "the run failed"
+        steps = failure_messages(context.get_step_failure_events())
+        note = "; ".join(steps) or context.failure_event.message or "the run failed"
+        window = partitions.time_window_for_partition_key(key)
         with database.session() as session:
-            batches.mark_batch_failed(session, key, f"run {context.dagster_run.run_id}: {message}")
+            batches.mark_batch_failed(
+                session, key, window.start, window.end, f"run {context.dagster_run.run_id}: {note}"
+            )
 
     return record_batch_failure

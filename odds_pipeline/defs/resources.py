@@ -44,6 +44,11 @@ class DatabaseResource(dg.ConfigurableResource):
         if self._engine is not None:
             self._engine.dispose()
 
+    def url_string(self) -> str:
+        """The resolved URL, for worker processes that open their own engine."""
+        assert self._engine is not None, "the database resource was not set up"
+        return self._engine.url.render_as_string(hide_password=False)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""

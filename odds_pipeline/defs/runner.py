@@ -17,6 +17,7 @@ from typing import Any
 
 import dagster as dg
 
+from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.domain import Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
@@ -130,21 +131,6 @@ def run_latest_batch(settings: Settings, partition_key: str | None = None) -> Ba
             )
         report.failures = failure_messages(result.all_events)
     return report
-
-
-def failure_messages(events: list[dg.DagsterEvent]) -> list[str]:
-    """Why each failed step failed, in the words of the error it raised."""
-    messages = []
-    for event in events:
-        if not event.is_step_failure:
-            continue
-        data = event.step_failure_data
-        if data.user_failure_data and data.user_failure_data.description:
-            text = data.user_failure_data.description
-        else:
-            text = data.error.message.strip() if data.error else event.message or "failed"
-        messages.append(f"{event.step_key}: {text}")
-    return messages
 
 
 def run_ui(env: dict[str, str]) -> int:

@@ -143,7 +143,7 @@ def _is_step(value: float, step: float) -> bool:
 class _Candidate:
     entry: CatalogueEntry
     source: Source
-    labels: dict[str, str]  # normalized label → canonical outcome id
+    names: dict[str, str | None]  # normalized label → BetPawa's outcome name (None: BetPawa has no such outcome)
 
 
 class MarketMapper:
@@ -152,10 +152,11 @@ class MarketMapper:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self._candidates: dict[tuple[Book, str], list[_Candidate]] = {}
+        self._books = {source.book for entry in catalogue.entries.values() for source in entry.sources}
         for entry in catalogue.entries.values():
             for source in entry.sources:
-                labels = {normalize_label(source.book, k): v for k, v in source.outcomes.items()}
-                self._candidates.setdefault((source.book, source.market), []).append(_Candidate(entry, source, labels))
+                names = {normalize_label(source.book, k): entry.betpawa_name(v) for k, v in source.outcomes.items()}
+                self._candidates.setdefault((source.book, source.market), []).append(_Candidate(entry, source, names))
 
     def map_many(self, records: Iterable[MarketLineRecord]) -> list[LineMapping]:
         return [self.map(record) for record in records]
@@ -165,7 +166,7 @@ class MarketMapper:
             return self._map_betpawa(record)
         candidates = self._candidates.get((record.book, record.market_id))
         if not candidates:
-            if record.book not in {s.book for e in self.catalogue.entries.values() for s in e.sources}:
+            if record.book not in self._books:
                 return LineMapping(record, unmapped=Unmapped(MappingReason.UNSUPPORTED_PLATFORM, record.book.value))
             return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_MARKET, "not in the catalogue"))
         failures: list[Unmapped] = []
@@ -192,8 +193,7 @@ class MarketMapper:
         outcomes = []
         for outcome in record.outcomes:
             key = normalize_label(record.book, outcome.name)
-            outcome_id = candidate.labels.get(key)
-            name = entry.betpawa_name(outcome_id) if outcome_id else None
+            name = candidate.names.get(key)
             if name is None:
                 continue
             claimed.add(key)

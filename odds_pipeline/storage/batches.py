@@ -119,9 +119,12 @@ def settle_batch(session: Session, batch: ScrapeBatch, *, expected_books: int = 
     return status
 
 
-def mark_batch_failed(session: Session, partition_key: str, note: str) -> None:
-    batch = batch_for(session, partition_key)
-    if batch is not None:
-        batch.status = BatchStatus.FAILED
-        batch.notes = note[:2000]
-        batch.completed_at = datetime.now(UTC)
+def mark_batch_failed(
+    session: Session, partition_key: str, window_start: datetime, window_end: datetime, note: str
+) -> ScrapeBatch:
+    """Record a failed run on its batch, creating the row if the run failed before it could."""
+    batch = batch_for(session, partition_key) or ensure_batch(session, partition_key, window_start, window_end)
+    batch.status = BatchStatus.FAILED
+    batch.notes = note[:2000]
+    batch.completed_at = datetime.now(UTC)
+    return batch

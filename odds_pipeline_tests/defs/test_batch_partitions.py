@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from odds_pipeline.bench import settings_for
 from odds_pipeline.definitions import build_definitions
 from odds_pipeline.defs.automation import missed_partitions
+from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import BatchPolicyResource, LandingResource
-from odds_pipeline.defs.runner import failure_messages
 from odds_pipeline.domain import BatchStatus, BatchTrigger, Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
@@ -206,6 +206,21 @@ def test_an_old_batch_without_a_capture_fails_clearly(pipeline: Pipeline):
     assert not result.success
     messages = " ".join(failure_messages(result.all_events))
     assert "cannot be fetched again" in messages
+
+    # The run-failure sensor records it on the batch, even though the run died before writing one.
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    defs = pipeline.defs()
+    sensor = defs.resolve_sensor_def("record_batch_failure")
+    with dg.build_run_status_sensor_context(
+        sensor_name="record_batch_failure",
+        dagster_event=failure,
+        dagster_instance=pipeline.instance,
+        dagster_run=result.dagster_run,
+        resources={"database": defs.resources["database"]},
+    ) as context:
+        sensor(context.for_run_failure())
+    batch = pipeline.batch(old)
+    assert batch.status is BatchStatus.FAILED and "cannot be fetched again" in batch.notes
 
 
 def test_the_missed_batch_sensor_requests_exactly_the_missing_batches(pipeline: Pipeline, tmp_path: Path):
