@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = batch_partitions(settings)
-    job = batch_job(partitions)
+    job = batch_job()
     return dg.Definitions(
         assets=build_assets(partitions),
         asset_checks=build_checks(partitions),

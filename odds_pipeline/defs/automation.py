@@ -23,11 +23,10 @@ IN_FLIGHT = {
 SCHEDULE_GRACE = timedelta(minutes=5)  # the schedule's own run of the newest window gets this long to start
 
 
-def batch_job(partitions: dg.TimeWindowPartitionsDefinition) -> "UnresolvedAssetJobDefinition":
+def batch_job() -> "UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         BATCH_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         description="One scrape batch: every book's palimpsest, matched and stored, with its checks.",
         tags={"odds_pipeline/job": "batch"},
     )

@@ -106,6 +106,28 @@ def figures(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
     raise AssertionError(f"{asset} was not materialized")
 
 
+def sandbox_pairs(url: str) -> dict[Book, set[tuple[str, str]]]:
+    """(competitor event id, BetPawa event id) of every match listed on both, per the sandbox."""
+    matches = httpx.get(f"{url}/__sandbox/truth", timeout=30).json()["matches"]
+    return {
+        book: {(m[book.value], m["betpawa"]) for m in matches if m["sportradar_id"] and m[book.value] and m["betpawa"]}
+        for book in (Book.SPORTYBET, Book.BET9JA)
+    }
+
+
+def stored_pairs(engine: Engine) -> dict[Book, set[tuple[str, str]]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(CompetitorEvent.source, CompetitorEvent.external_id, Event.external_id).join(
+                Event, Event.id == CompetitorEvent.betpawa_event_id
+            )
+        ).all()
+    pairs: dict[Book, set[tuple[str, str]]] = {Book.SPORTYBET: set(), Book.BET9JA: set()}
+    for source, competitor_id, betpawa_id in rows:
+        pairs[Book(source)].add((competitor_id, betpawa_id))
+    return pairs
+
+
 def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     defs = pipeline.defs()
     dg.Definitions.validate_loadable(defs)
@@ -130,16 +152,20 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
 
 def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     key = latest_key(pipeline.settings)
+    truth_before = sandbox_pairs(pipeline.sandbox.url)
     first = pipeline.run(key)
+    truth_after = sandbox_pairs(pipeline.sandbox.url)
     assert first.success, [e.message for e in first.all_events if e.is_failure]
     assert all(checks_of(first).values()), checks_of(first)
     counts = pipeline.counts()
     assert counts["events"] > 100 and counts["market_odds"] > 10_000
     batch = pipeline.batch(key)
     assert (batch.status, batch.trigger) == (BatchStatus.COMPLETED, BatchTrigger.MANUAL)
-    matched = figures(first, "matched_events")
-    truth = httpx.get(f"{pipeline.sandbox.url}/__sandbox/truth", timeout=30).json()
-    assert matched["sportybet_linked"] + matched["bet9ja_linked"] > 0 and truth
+    # The links are exactly the sandbox's ground truth (a match may kick off while the batch runs).
+    stored = stored_pairs(pipeline.engine)
+    for book in (Book.SPORTYBET, Book.BET9JA):
+        assert truth_before[book] & truth_after[book] <= stored[book] <= truth_before[book] | truth_after[book]
+        assert len(stored[book]) == figures(first, "matched_events")[f"{book.value}_linked"]
 
     again = pipeline.run(key)
     assert again.success and all(checks_of(again).values())
