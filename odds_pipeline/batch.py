@@ -16,16 +16,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.errors import BookmakerError
-from odds_pipeline.bookmakers.http import RawResponse
 from odds_pipeline.bookmakers.palimpsest import PalimpsestCapture, Progress, fetch_palimpsest
-from odds_pipeline.bookmakers.records import ParsedEvent
-from odds_pipeline.bookmakers.registry import event_parser
+from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
+from odds_pipeline.bookmakers.registry import Parsers, parsers
 from odds_pipeline.domain import COMPETITORS, Book, EventScrapeOutcome
 from odds_pipeline.markets.engine import MarketMapper
 from odds_pipeline.markets.overrides import active_catalogue, record_unmapped
@@ -88,26 +87,26 @@ class ParsedCapture:
     captured_at: datetime
     events: list[ParsedEvent]
     problems: list[BookmakerError] = field(default_factory=list)
+    listed: list[EventRecord] = field(default_factory=list)  # every event the lists named
+    timings_ms: dict[str, float] = field(default_factory=dict)  # full-event fetch time per event id
 
 
-def parse_capture(
-    landing: LandingStore, partition_key: str, book: Book, parse: Callable[[RawResponse], ParsedEvent]
-) -> ParsedCapture:
+def parse_capture(landing: LandingStore, partition_key: str, book: Book, parse: Parsers) -> ParsedCapture:
     """Parse the latest landed capture; a response that does not parse is a named problem, not a stop."""
     manifest, responses = landing.latest(partition_key, book)
-    events: list[ParsedEvent] = []
-    problems: list[BookmakerError] = []
+    parsed = ParsedCapture(book, datetime.fromisoformat(manifest.captured_at), [])
     for raw in responses:
-        if raw.endpoint != "event":
-            continue
         try:
-            parsed = parse(raw)
+            if raw.endpoint == "events":
+                parsed.listed.extend(parse.event_list(raw))
+            elif raw.endpoint == "event":
+                event = parse.event(raw)
+                parsed.events.append(event)
+                parsed.problems.extend(event.problems)
+                parsed.timings_ms[event.event.external_id] = raw.elapsed_ms
         except BookmakerError as problem:
-            problems.append(problem)
-            continue
-        events.append(parsed)
-        problems.extend(parsed.problems)
-    return ParsedCapture(book, datetime.fromisoformat(manifest.captured_at), events, problems)
+            parsed.problems.append(problem)
+    return parsed
 
 
 @dataclass
@@ -132,36 +131,64 @@ def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture
     )
 
 
-def _event_key(parsed: ParsedEvent) -> str:
-    return parsed.event.sportradar_id or f"{parsed.event.book.value}:{parsed.event.external_id}"
+def _event_key(event: EventRecord) -> str:
+    return event.sportradar_id or f"{event.book.value}:{event.external_id}"
 
 
 def _record_event_status(session: Session, batch: ScrapeBatch, parsed: ParsedCapture) -> None:
-    """Add this book to each event's row of the batch (books write their part in any order)."""
+    """Add this book's part to each event's row of the batch: asked for, delivered or failed, and how fast.
+
+    Books write their parts in any order; the row's status follows from all parts so far.
+    """
     book = parsed.book.value
+    delivered = {p.event.external_id: p.event for p in parsed.events}
+    listed = {e.external_id: e for e in parsed.listed}
     rows = {}
-    for event in parsed.events:
+    for external_id, event in {**listed, **delivered}.items():
+        ok = external_id in delivered
+        timing = parsed.timings_ms.get(external_id)
         rows[_event_key(event)] = {
             "batch_id": batch.id,
             "event_key": _event_key(event),
-            "sportradar_id": event.event.sportradar_id,
-            "status": EventScrapeOutcome.COMPLETED,
+            "sportradar_id": event.sportradar_id,
+            "status": EventScrapeOutcome.COMPLETED if ok else EventScrapeOutcome.FAILED,
             "platforms_requested": [book],
-            "platforms_scraped": [book],
-            "platforms_failed": [],
+            "platforms_scraped": [book] if ok else [],
+            "platforms_failed": [] if ok else [book],
+            "timing_ms": round(timing) if timing is not None else None,
+            "platform_timings": {book: round(timing)} if timing is not None else {},
         }
     if not rows:
         return
     statement = insert(EventScrapeStatus).values([rows[k] for k in sorted(rows)])
     table = EventScrapeStatus.__table__.c
+    excluded = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=["batch_id", "event_key"],
         set_={
-            "platforms_requested": _jsonb_union(table.platforms_requested, statement.excluded.platforms_requested),
-            "platforms_scraped": _jsonb_union(table.platforms_scraped, statement.excluded.platforms_scraped),
+            "platforms_requested": _jsonb_union(table.platforms_requested, excluded.platforms_requested),
+            "platforms_scraped": _jsonb_union(table.platforms_scraped, excluded.platforms_scraped),
+            "platforms_failed": _jsonb_union(table.platforms_failed, excluded.platforms_failed),
+            "platform_timings": func.coalesce(table.platform_timings, text("'{}'::jsonb")).op("||")(
+                excluded.platform_timings
+            ),
+            "timing_ms": func.greatest(table.timing_ms, excluded.timing_ms),
         },
     )
     session.execute(statement)
+    # A failure of the book now can't stay listed as one of its successes from an earlier attempt, and back.
+    scraped, failed = EventScrapeStatus.platforms_scraped, EventScrapeStatus.platforms_failed
+    session.execute(
+        update(EventScrapeStatus)
+        .where(EventScrapeStatus.batch_id == batch.id)
+        .values(
+            status=case(
+                (func.jsonb_array_length(failed) == 0, EventScrapeOutcome.COMPLETED.value),
+                (func.jsonb_array_length(scraped) == 0, EventScrapeOutcome.FAILED.value),
+                else_=EventScrapeOutcome.PARTIAL.value,
+            )
+        )
+    )
 
 
 def _jsonb_union(current: Any, incoming: Any) -> Any:
@@ -270,7 +297,7 @@ def store_book_odds(
 ) -> OddsSummary:
     """One book's odds step from scratch (engine, parser, catalogue with user mappings): runs in a worker process."""
     settings = dataclasses.replace(Settings.from_env(), bet9ja_startdate_tz=bet9ja_zone)
-    parsed = parse_capture(LandingStore(Path(landing_root)), partition_key, book, event_parser(book, settings))
+    parsed = parse_capture(LandingStore(Path(landing_root)), partition_key, book, parsers(book, settings))
     engine = make_engine(database_url)
     try:
         with Session(engine) as session, session.begin():

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from odds_pipeline import batch as steps
 from odds_pipeline.bench import settings_for
-from odds_pipeline.bookmakers.registry import event_parser, open_client
+from odds_pipeline.bookmakers.registry import open_client, parsers
 from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.markets.catalogue import file_catalogue
 from odds_pipeline.markets.engine import MarketMapper
@@ -64,7 +64,7 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
             if capture:
                 _, errors = steps.capture(lambda b=book: open_client(b, settings), landing, key)
                 batches.record_errors(session, run, errors, "fetch")
-            parsed = steps.parse_capture(landing, key, book, event_parser(book, settings))
+            parsed = steps.parse_capture(landing, key, book, parsers(book, settings))
             palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run.id)
             summaries[book] = (parsed, palimpsest, run.id)
             batches.finish_run(session, run, scraped=palimpsest.events, failed=0, down=False)

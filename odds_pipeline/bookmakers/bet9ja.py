@@ -118,11 +118,19 @@ class Bet9jaClient(BookClient):
         return parse_catalogue(unwrap(catalogue))
 
     def parse_event_list(self, event_list: RawResponse) -> list[EventRecord]:
-        items = values.as_list(BOOK, unwrap(event_list).get("E"), "D.E", event_list.ref)
-        return [parse_event_header(item, self.startdate_zone, event_list.ref) for item in items]
+        return events_from_list(event_list, self.startdate_zone)
 
     def parse_event(self, event: RawResponse) -> ParsedEvent:
-        return parse_event(unwrap(event, accepted=("OK", "D")), self.startdate_zone, event.ref)
+        return event_from_response(event, self.startdate_zone)
+
+
+def events_from_list(event_list: RawResponse, zone: tzinfo) -> list[EventRecord]:
+    items = values.as_list(BOOK, unwrap(event_list).get("E"), "D.E", event_list.ref)
+    return [parse_event_header(item, zone, event_list.ref) for item in items]
+
+
+def event_from_response(event: RawResponse, zone: tzinfo) -> ParsedEvent:
+    return parse_event(unwrap(event, accepted=("OK", "D")), zone, event.ref)
 
 
 def parse_catalogue(data: dict[str, Any]) -> list[TournamentRecord]:

@@ -98,10 +98,18 @@ class BetPawaClient(BookClient):
         return parse_catalogue(catalogue.json())
 
     def parse_event_list(self, event_list: RawResponse) -> list[EventRecord]:
-        return [parse_event_header(item, event_list.ref) for item in _list_items(event_list.json(), event_list.ref)]
+        return events_from_list(event_list)
 
     def parse_event(self, event: RawResponse) -> ParsedEvent:
-        return parse_event(event.json(), event.ref)
+        return event_from_response(event)
+
+
+def events_from_list(event_list: RawResponse) -> list[EventRecord]:
+    return [parse_event_header(item, event_list.ref) for item in _list_items(event_list.json(), event_list.ref)]
+
+
+def event_from_response(event: RawResponse) -> ParsedEvent:
+    return parse_event(event.json(), event.ref)
 
 
 def _list_items(payload: Any, ref: str | None) -> list[Any]:

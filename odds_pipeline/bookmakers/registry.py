@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from odds_pipeline.bookmakers import bet9ja, betpawa, sportybet
@@ -10,7 +12,7 @@ from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.bet9ja import Bet9jaClient
 from odds_pipeline.bookmakers.betpawa import BetPawaClient
 from odds_pipeline.bookmakers.http import ClientLimits, RawResponse
-from odds_pipeline.bookmakers.records import ParsedEvent
+from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
 from odds_pipeline.bookmakers.sportybet import SportyBetClient
 from odds_pipeline.domain import Book
 from odds_pipeline.settings import BookSettings, Settings
@@ -41,11 +43,23 @@ def open_client(book: Book, settings: Settings) -> BookClient:
     )
 
 
+@dataclass(frozen=True)
+class Parsers:
+    """A book's parsers of landed answers; they need no connection."""
+
+    event: Callable[[RawResponse], ParsedEvent]
+    event_list: Callable[[RawResponse], list[EventRecord]]
+
+
+def parsers(book: Book, settings: Settings) -> Parsers:
+    if book is Book.BETPAWA:
+        return Parsers(betpawa.event_from_response, betpawa.events_from_list)
+    if book is Book.SPORTYBET:
+        return Parsers(sportybet.event_from_response, sportybet.events_from_list)
+    zone = ZoneInfo(settings.bet9ja_startdate_tz)
+    return Parsers(partial(bet9ja.event_from_response, zone=zone), partial(bet9ja.events_from_list, zone=zone))
+
+
 def event_parser(book: Book, settings: Settings) -> Callable[[RawResponse], ParsedEvent]:
     """Parse a full-event answer as the book sent it, without opening a connection."""
-    if book is Book.BETPAWA:
-        return lambda raw: betpawa.parse_event(raw.json(), raw.ref)
-    if book is Book.SPORTYBET:
-        return lambda raw: sportybet.parse_event(sportybet.unwrap(raw), raw.ref)
-    zone = ZoneInfo(settings.bet9ja_startdate_tz)
-    return lambda raw: bet9ja.parse_event(bet9ja.unwrap(raw, accepted=("OK", "D")), zone, raw.ref)
+    return parsers(book, settings).event

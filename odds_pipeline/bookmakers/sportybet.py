@@ -86,16 +86,24 @@ class SportyBetClient(BookClient):
         return parse_catalogue(unwrap(catalogue))
 
     def parse_event_list(self, event_list: RawResponse) -> list[EventRecord]:
-        data = values.as_list(BOOK, unwrap(event_list), "data", event_list.ref)
-        events = []
-        for g, group in enumerate(data):
-            group = values.as_dict(BOOK, group, f"data[{g}]", event_list.ref)
-            for item in values.as_list(BOOK, group.get("events") or [], f"data[{g}].events", event_list.ref):
-                events.append(parse_event_header(item, event_list.ref))
-        return events
+        return events_from_list(event_list)
 
     def parse_event(self, event: RawResponse) -> ParsedEvent:
-        return parse_event(unwrap(event), event.ref)
+        return event_from_response(event)
+
+
+def events_from_list(event_list: RawResponse) -> list[EventRecord]:
+    data = values.as_list(BOOK, unwrap(event_list), "data", event_list.ref)
+    events = []
+    for g, group in enumerate(data):
+        group = values.as_dict(BOOK, group, f"data[{g}]", event_list.ref)
+        for item in values.as_list(BOOK, group.get("events") or [], f"data[{g}].events", event_list.ref):
+            events.append(parse_event_header(item, event_list.ref))
+    return events
+
+
+def event_from_response(event: RawResponse) -> ParsedEvent:
+    return parse_event(unwrap(event), event.ref)
 
 
 def parse_catalogue(data: Any) -> list[TournamentRecord]:

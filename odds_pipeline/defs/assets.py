@@ -165,7 +165,7 @@ def palimpsest_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Asse
         resources = context.resources
         key = context.partition_key
         parsed = steps.parse_capture(
-            resources.landing.store(), key, book, getattr(resources, f"{book.value}_api").event_parser()
+            resources.landing.store(), key, book, getattr(resources, f"{book.value}_api").parsers()
         )
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)

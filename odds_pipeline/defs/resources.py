@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,9 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.base import BookClient
-from odds_pipeline.bookmakers.http import RawResponse
-from odds_pipeline.bookmakers.records import ParsedEvent
-from odds_pipeline.bookmakers.registry import event_parser, open_client
+from odds_pipeline.bookmakers.registry import Parsers, open_client, parsers
 from odds_pipeline.domain import Book
 from odds_pipeline.settings import BookSettings, Settings
 from odds_pipeline.storage.database import app_database_url, make_engine
@@ -87,8 +85,8 @@ class BookmakerResource(dg.ConfigurableResource):
     def open_client(self) -> BookClient:
         return open_client(Book(self.book), self._settings())
 
-    def event_parser(self) -> Callable[[RawResponse], ParsedEvent]:
-        return event_parser(Book(self.book), self._settings())
+    def parsers(self) -> Parsers:
+        return parsers(Book(self.book), self._settings())
 
     @classmethod
     def from_settings(cls, book: Book, settings: Settings) -> BookmakerResource:

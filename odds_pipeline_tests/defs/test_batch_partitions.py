@@ -20,7 +20,7 @@ from odds_pipeline.defs.automation import missed_partitions
 from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import BatchPolicyResource, LandingResource
-from odds_pipeline.domain import BatchStatus, BatchTrigger, Book
+from odds_pipeline.domain import BatchStatus, BatchTrigger, Book, EventScrapeOutcome
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
 from odds_pipeline.settings import Settings
@@ -198,7 +198,8 @@ def test_checks_fail_when_a_batch_loses_rows(pipeline: Pipeline):
 def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
     key = latest_key(pipeline.settings)
     faults = f"{pipeline.sandbox.url}/__sandbox/faults"
-    httpx.post(faults, params={"spec": "sportybet.down=1"}, timeout=10).raise_for_status()
+    # SportyBet is down; one Bet9ja answer in ten is broken JSON.
+    httpx.post(faults, params={"spec": "sportybet.down=1,bet9ja.malformed=0.1"}, timeout=10).raise_for_status()
     try:
         result = pipeline.run(key)
     finally:
@@ -211,7 +212,18 @@ def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
     assert pipeline.batch(key).status is BatchStatus.PARTIAL
     with Session(pipeline.engine) as session:
         errors = session.scalars(select(ScrapeError.error_type)).all()
-    assert "BookmakerUnavailableError" in errors
+        batch_id = pipeline.batch(key).id
+        statuses = session.execute(
+            select(EventScrapeStatus.status, EventScrapeStatus.platforms_failed).where(
+                EventScrapeStatus.batch_id == batch_id
+            )
+        ).all()
+    assert {"BookmakerUnavailableError", "MalformedResponseError"} <= set(errors)
+    # Events whose Bet9ja answer was broken are recorded as failed on Bet9ja, not dropped.
+    failed_on_bet9ja = [status for status, failed in statuses if "bet9ja" in failed]
+    assert failed_on_bet9ja and all(
+        s in (EventScrapeOutcome.PARTIAL, EventScrapeOutcome.FAILED) for s in failed_on_bet9ja
+    )
 
 
 def test_a_backfill_rederives_from_the_landing_store(pipeline: Pipeline):
