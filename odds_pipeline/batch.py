@@ -31,22 +31,38 @@ from odds_pipeline.markets.overrides import active_catalogue, record_unmapped
 from odds_pipeline.settings import Settings
 from odds_pipeline.storage import batches, writers
 from odds_pipeline.storage.database import make_engine
-from odds_pipeline.storage.landing import LandingStore
+from odds_pipeline.storage.landing import CaptureManifest, CaptureMissingError, LandingStore
 from odds_pipeline.storage.models import CompetitorEvent, Event, EventScrapeStatus, ScrapeBatch
 
 
 @dataclass
 class CaptureSummary:
+    """What one book's capture of a batch holds, scraped now or read back from the landing store."""
+
     book: Book
-    responses: int
-    events: int
-    events_expected: int
-    errors: Counter[str]
-    raw_bytes: int
-    stored_bytes: int
-    sha256: str
-    wall_s: float
-    down: bool  # the catalogue never arrived: the book gave nothing this batch
+    source: str  # "scraped" or "landing store"
+    manifest: CaptureManifest
+    events_expected: int | None = None
+    wall_s: float | None = None
+
+    def figures(self) -> dict[str, Any]:
+        m = self.manifest
+        figures: dict[str, Any] = {
+            "source": self.source,
+            "responses": m.responses,
+            "events": m.events,
+            "errors": m.errors,
+            "errors_by_type": m.errors_by_type,
+            "raw_bytes": m.raw_bytes,
+            "stored_bytes": m.stored_bytes,
+            "compression_ratio": round(m.raw_bytes / m.stored_bytes, 2) if m.stored_bytes else 0.0,
+            "sha256": m.sha256,
+        }
+        if self.events_expected is not None:
+            figures["events_expected"] = self.events_expected
+        if self.wall_s is not None:
+            figures["wall_s"] = round(self.wall_s, 2)
+        return figures
 
 
 def capture(
@@ -62,23 +78,24 @@ def capture(
             return await fetch_palimpsest(client, progress=progress)
 
     palimpsest = asyncio.run(fetch())
-    book = palimpsest.book
     manifest = landing.write(
-        partition_key, book, palimpsest.responses, events=len(palimpsest.events), errors=len(palimpsest.errors)
-    )
-    summary = CaptureSummary(
-        book=book,
-        responses=manifest.responses,
+        partition_key,
+        palimpsest.book,
+        palimpsest.responses,
         events=len(palimpsest.events),
-        events_expected=palimpsest.events_expected,
-        errors=Counter(e.error_type for e in palimpsest.errors),
-        raw_bytes=manifest.raw_bytes,
-        stored_bytes=manifest.stored_bytes,
-        sha256=manifest.sha256,
-        wall_s=palimpsest.wall_s,
+        errors_by_type=dict(Counter(e.error_type for e in palimpsest.errors)),
         down=palimpsest.catalogue is None,
     )
+    summary = CaptureSummary(palimpsest.book, "scraped", manifest, palimpsest.events_expected, palimpsest.wall_s)
     return summary, palimpsest.errors
+
+
+def landed_capture(landing: LandingStore, partition_key: str, book: Book) -> CaptureSummary:
+    """The latest capture already in the landing store, to re-derive a batch without fetching."""
+    manifests = landing.manifests(partition_key, book)
+    if not manifests:
+        raise CaptureMissingError(f"no raw capture of {book.value} for batch {partition_key}")
+    return CaptureSummary(book, "landing store", manifests[-1])
 
 
 @dataclass

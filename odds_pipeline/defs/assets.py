@@ -106,38 +106,26 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
                 session, key, window.start, window.end, trigger=trigger, dagster_run_id=context.run.run_id
             )
             batches.ensure_run(session, scrape_batch, book)
+        errors = None
         if existing and (late or trigger is BatchTrigger.BACKFILL):
-            manifest = existing[-1]
-            context.log.info(f"{book.display_name}: re-deriving batch {key} from its capture {manifest.file}")
-            figures = {"source": "landing store", "responses": manifest.responses, "events": manifest.events}
-            figures |= {"errors": manifest.errors, "raw_bytes": manifest.raw_bytes}
-            figures |= {"stored_bytes": manifest.stored_bytes, "sha256": manifest.sha256}
-            down = manifest.events == 0 and manifest.errors > 0
-            errors_by_type: dict[str, int] = {}
-            failed = manifest.errors
+            summary = steps.landed_capture(store, key, book)
+            context.log.info(f"{book.display_name}: re-deriving batch {key} from {summary.manifest.file}")
         else:
             summary, errors = steps.capture(api.open_client, store, key, progress=_progress(context, book))
-            manifest = store.manifests(key, book)[-1]
-            with resources.database.session() as session:
-                run = batches.run_for(session, batches.batch_for(session, key), book)
-                batches.record_errors(session, run, errors, "fetch")
-            figures = {"source": "scraped", "responses": summary.responses, "events": summary.events}
-            figures |= {"events_expected": summary.events_expected, "errors": sum(summary.errors.values())}
-            figures |= {"raw_bytes": summary.raw_bytes, "stored_bytes": summary.stored_bytes, "sha256": summary.sha256}
-            figures |= {"wall_s": round(summary.wall_s, 2)}
-            down, errors_by_type, failed = summary.down, dict(summary.errors), sum(summary.errors.values())
+        manifest = summary.manifest
         with resources.database.session() as session:
             run = batches.run_for(session, batches.batch_for(session, key), book)
-            status = batches.finish_run(session, run, scraped=figures["events"], failed=failed, down=down)
-        if down:
-            context.log.error(f"{book.display_name} was down for batch {key}: {errors_by_type}")
-        ratio = figures["raw_bytes"] / figures["stored_bytes"] if figures["stored_bytes"] else 0.0
+            if errors is not None:
+                batches.record_errors(session, run, errors, "fetch")
+            status = batches.finish_run(
+                session, run, scraped=manifest.events, failed=manifest.errors, down=manifest.down
+            )
+        if manifest.down:
+            context.log.error(f"{book.display_name} was down for batch {key}: {manifest.errors_by_type}")
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": figures["responses"],
-                **figures,
-                "errors_by_type": errors_by_type,
-                "compression_ratio": round(ratio, 2),
+                "dagster/row_count": manifest.responses,
+                **summary.figures(),
                 "run_status": status.value,
                 "capture": dg.MetadataValue.path(str(store.folder(key, book) / manifest.file)),
             }

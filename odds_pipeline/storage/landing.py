@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ class CaptureManifest:
     stored_bytes: int
     sha256: str
     captured_at: str
+    down: bool = False  # the catalogue never arrived: the book gave nothing
+    errors_by_type: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -94,7 +96,14 @@ class LandingStore:
         return [CaptureManifest(**m) for m in json.loads(path.read_text())["captures"]]
 
     def write(
-        self, partition_key: str, book: Book, responses: list[RawResponse], *, events: int, errors: int
+        self,
+        partition_key: str,
+        book: Book,
+        responses: list[RawResponse],
+        *,
+        events: int,
+        errors_by_type: dict[str, int],
+        down: bool = False,
     ) -> CaptureManifest:
         folder = self.folder(partition_key, book)
         folder.mkdir(parents=True, exist_ok=True)
@@ -112,11 +121,13 @@ class LandingStore:
             file=name,
             responses=len(responses),
             events=events,
-            errors=errors,
+            errors=sum(errors_by_type.values()),
             raw_bytes=raw_bytes,
             stored_bytes=(folder / name).stat().st_size,
             sha256=digest,
             captured_at=now.isoformat(),
+            down=down,
+            errors_by_type=dict(errors_by_type),
         )
         captures = [m.to_json() for m in self.manifests(partition_key, book)] + [manifest.to_json()]
         manifest_path = folder / MANIFEST
