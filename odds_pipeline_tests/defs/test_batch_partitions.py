@@ -161,6 +161,13 @@ def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     assert counts["events"] > 100 and counts["market_odds"] > 10_000
     batch = pipeline.batch(key)
     assert (batch.status, batch.trigger) == (BatchStatus.COMPLETED, BatchTrigger.MANUAL)
+    with Session(pipeline.engine) as session:
+        outcomes = session.execute(
+            select(EventScrapeStatus.status, func.count())
+            .where(EventScrapeStatus.batch_id == batch.id)
+            .group_by(EventScrapeStatus.status)
+        ).all()
+    assert dict(outcomes) == {EventScrapeOutcome.COMPLETED: counts["event_scrape_status"]}
     # The links are exactly the sandbox's ground truth (a match may kick off while the batch runs).
     stored = stored_pairs(pipeline.engine)
     for book in (Book.SPORTYBET, Book.BET9JA):
