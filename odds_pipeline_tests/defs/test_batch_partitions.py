@@ -281,8 +281,21 @@ def test_the_missed_batch_sensor_requests_exactly_the_missing_batches(pipeline: 
         for key in done:
             instance.report_runless_asset_event(dg.AssetMaterialization("odds_snapshots", partition=key))
         requests = missed_partitions(partitions, instance, policy, landing, now)
-        assert [r.partition_key for r in requests] == [k for k in eligible if k not in done]
+        missing = [k for k in eligible if k not in done]
+        assert [r.partition_key for r in requests] == missing
         assert all(r.run_key.endswith("attempt-1") for r in requests)
+
+        # A failed run is retried under a new run key; a batch with a run in flight is left alone.
+        failed, running = missing[0], missing[1]
+        for key, status in ((failed, dg.DagsterRunStatus.FAILURE), (running, dg.DagsterRunStatus.STARTED)):
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name="scrape_batch", run_id=uuid.uuid4().hex, tags={"dagster/partition": key}, status=status
+                )
+            )
+        again = {r.partition_key: r.run_key for r in missed_partitions(partitions, instance, policy, landing, now)}
+        assert set(again) == set(missing) - {running}
+        assert again[failed] == f"missed:{failed}:attempt-2"
 
         # A past window without a capture cannot be brought back: not requested.
         short = BatchPolicyResource(late_window_minutes=0, missed_lookback_windows=6)
