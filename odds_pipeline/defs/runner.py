@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import httpx
 
 from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.domain import Book
@@ -31,6 +32,14 @@ DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 
 def uses_sandbox(settings: Settings) -> bool:
     return any(book_settings.base_url == SANDBOX_URL for book_settings in settings.books.values())
+
+
+def sandbox_already_running() -> bool:
+    """A sandbox someone started (`odds-pipeline sandbox serve`) is used as it is."""
+    try:
+        return httpx.get(f"{SANDBOX_URL}/__sandbox/stats", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @contextmanager
@@ -50,7 +59,7 @@ def surroundings(settings: Settings) -> Iterator[dict[str, str]]:
         RunningSandbox(
             SandboxOptions(world=WorldConfig(seed=7), bet9ja_timezone=settings.bet9ja_startdate_tz), port=SANDBOX_PORT
         )
-        if uses_sandbox(settings)
+        if uses_sandbox(settings) and not sandbox_already_running()
         else nullcontext()
     )
     with sandbox:
