@@ -17,6 +17,7 @@ from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
     DatabaseUnavailableError,
     app_database_url,
+    make_engine,
     stop_embedded_server,
 )
 
@@ -121,6 +122,28 @@ def cmd_map(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unmapped(settings: Settings, args: argparse.Namespace) -> int:
+    """The most frequent market lines that could not be mapped, with why: the gap a user mapping closes."""
+    from sqlalchemy.orm import Session
+
+    from odds_pipeline.markets.overrides import unmapped_report
+
+    engine = make_engine(app_database_url(settings))
+    try:
+        with Session(engine) as session:
+            rows = unmapped_report(session, args.limit)
+            print(f"{'book':<10} {'market':<16} {'reason':<22} {'lines':>8}  last seen (UTC)   name")
+            for row in rows:
+                seen = row.last_seen_at.strftime("%Y-%m-%d %H:%M")
+                print(
+                    f"{row.source.value:<10} {row.external_market_id:<16} {row.reason or '':<22} "
+                    f"{row.occurrence_count:>8}  {seen}  {row.market_name or ''}"
+                )
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_bench_map(settings: Settings, args: argparse.Namespace) -> int:
     from odds_pipeline.bench import bench_map
 
@@ -172,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("book", choices=[b.value for b in Book])
     explain.add_argument("file", help="the full-event JSON exactly as the book's API returned it")
     explain.set_defaults(handler=cmd_map)
+    unmapped = commands.add_parser("unmapped", help="the most frequent unmapped market lines and why")
+    unmapped.add_argument("--limit", type=int, default=20)
+    unmapped.set_defaults(handler=cmd_unmapped)
 
     bench = commands.add_parser("bench", help="benchmarks; each prints one JSON line")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True)

@@ -18,6 +18,7 @@ from odds_pipeline.markets.overrides import (
     create_user_mapping,
     record_unmapped,
     set_user_mapping_active,
+    unmapped_report,
     update_user_mapping,
 )
 from odds_pipeline.storage.models import MappingAuditLog, UnmappedMarketLog, UserMarketMapping
@@ -143,3 +144,4 @@ def test_unmapped_lines_are_counted_per_market(session: Session):
     assert (row.source, row.occurrence_count, row.reason) == (Book.SPORTYBET, 3, "UNKNOWN_MARKET")
     assert (row.first_seen_at, row.last_seen_at) == (first, later)
     assert row.market_name == "Over/Under - Early Goals" and row.sample_outcomes == ["Over", "Under"]
+    assert unmapped_report(session, limit=1)[0].external_market_id == "60180"
