@@ -122,3 +122,18 @@ def test_a_batch_is_stored_once_however_often_it_runs(batch_engine: Engine, worl
 def test_a_batch_without_a_capture_says_so(tmp_path: Path):
     with pytest.raises(CaptureMissingError, match="no raw capture"):
         LandingStore(tmp_path).latest("2020-01-01-00:00", Book.BET9JA)
+
+
+def test_a_sportradar_id_moves_to_the_event_betpawa_lists_now(session: Session):
+    from odds_pipeline.bookmakers.records import EventRecord
+    from odds_pipeline.storage.writers import store_events
+
+    kickoff = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    old = EventRecord(Book.BETPAWA, "100", "61300947", kickoff, "Arsenal", "Chelsea")
+    relisted = EventRecord(Book.BETPAWA, "200", "61300947", kickoff, "Arsenal", "Chelsea")
+    twin = EventRecord(Book.BETPAWA, "300", "61300947", kickoff, "Arsenal", "Chelsea")
+    bookmaker_id = batches.bookmaker_ids(session)[Book.BETPAWA]
+    store_events(session, Book.BETPAWA, [old], bookmaker_id)
+    store_events(session, Book.BETPAWA, [twin, relisted], bookmaker_id)
+    owners = dict(session.execute(select(Event.external_id, Event.sportradar_id)).all())
+    assert owners == {"100": None, "200": "61300947", "300": None}

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -93,11 +93,36 @@ def _store_betpawa(session: Session, events: list[EventRecord], bookmaker_id: in
                 "sportradar_id": event.sportradar_id,
             }
         )
+    _release_sportradar_ids(session, event_rows)
     updated = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
     stored = {ext: id_ for id_, ext in _upsert_returning(session, Event, event_rows, ["external_id"], updated)}
     links = [{"event_id": id_, "bookmaker_id": bookmaker_id, "external_event_id": ext} for ext, id_ in stored.items()]
     session.execute(insert(EventBookmaker).values(links).on_conflict_do_nothing())
     return stored
+
+
+def _release_sportradar_ids(session: Session, event_rows: list[dict[str, Any]]) -> None:
+    """One BetPawa event per SportRadar id: the latest listing keeps it.
+
+    Twice in one batch, the later row (by external id) gives it up; an older event that BetPawa
+    re-listed under a new id gives it up to the new one, keeping its own history.
+    """
+    claimed: dict[str, str] = {}
+    for row in event_rows:
+        sportradar_id = row["sportradar_id"]
+        if sportradar_id and sportradar_id in claimed:
+            row["sportradar_id"] = None
+        elif sportradar_id:
+            claimed[sportradar_id] = row["external_id"]
+    if claimed:
+        session.execute(
+            update(Event)
+            .where(
+                Event.sportradar_id.in_(list(claimed)),
+                tuple_(Event.sportradar_id, Event.external_id).not_in(list(claimed.items())),
+            )
+            .values(sportradar_id=None)
+        )
 
 
 def _store_competitor(session: Session, book: Book, events: list[EventRecord]) -> dict[str, int]:
