@@ -27,12 +27,16 @@ def require(book: Book, container: Any, key: str, path: str, ref: str | None = N
 
 
 def as_dict(book: Book, value: Any, path: str, ref: str | None = None) -> dict[str, Any]:
+    if value is None:
+        raise MissingFieldError(book, path, "missing", ref=ref)
     if not isinstance(value, dict):
         raise MalformedResponseError(book, f"{path} is not an object (got {type(value).__name__})", ref=ref)
     return value
 
 
 def as_list(book: Book, value: Any, path: str, ref: str | None = None) -> list[Any]:
+    if value is None:
+        raise MissingFieldError(book, path, "missing", ref=ref)
     if not isinstance(value, list):
         raise MalformedResponseError(book, f"{path} is not a list (got {type(value).__name__})", ref=ref)
     return value

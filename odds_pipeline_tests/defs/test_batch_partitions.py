@@ -205,8 +205,9 @@ def test_checks_fail_when_a_batch_loses_rows(pipeline: Pipeline):
 def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
     key = latest_key(pipeline.settings)
     faults = f"{pipeline.sandbox.url}/__sandbox/faults"
-    # SportyBet is down; one Bet9ja answer in ten is broken JSON.
-    httpx.post(faults, params={"spec": "sportybet.down=1,bet9ja.malformed=0.1"}, timeout=10).raise_for_status()
+    # SportyBet is down; one Bet9ja answer in ten is broken JSON; one BetPawa answer in ten renamed a field.
+    spec = "sportybet.down=1,bet9ja.malformed=0.1,betpawa.drift=0.1"
+    httpx.post(faults, params={"spec": spec}, timeout=10).raise_for_status()
     try:
         result = pipeline.run(key)
     finally:
@@ -225,7 +226,7 @@ def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
                 EventScrapeStatus.batch_id == batch_id
             )
         ).all()
-    assert {"BookmakerUnavailableError", "MalformedResponseError"} <= set(errors)
+    assert {"BookmakerUnavailableError", "MalformedResponseError", "MissingFieldError"} <= set(errors)
     # Events whose Bet9ja answer was broken are recorded as failed on Bet9ja, not dropped.
     failed_on_bet9ja = [status for status, failed in statuses if "bet9ja" in failed]
     assert failed_on_bet9ja and all(
