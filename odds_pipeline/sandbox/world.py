@@ -230,9 +230,11 @@ class WorldConfig:
     follow_wall_clock: bool = True
 
 
+ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def floor_to_window(moment: datetime, window: timedelta = EPOCH) -> datetime:
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
-    return epoch + ((moment - epoch) // window) * window
+    return ORIGIN + ((moment - ORIGIN) // window) * window
 
 
 class World:
@@ -329,7 +331,9 @@ class World:
     # --- prices ------------------------------------------------------------------------------
 
     def epoch(self, now: datetime) -> int:
-        return (now - self.clock.anchor) // EPOCH
+        # Counted from a fixed origin, not from the anchor: a sandbox started later sees the prices
+        # that have moved since, as a bookmaker would, instead of the same prices again.
+        return (now - ORIGIN) // EPOCH
 
     def priced_lines(
         self, book: Book, match: MatchSpec, now: datetime | None = None, only: set[str] | None = None
