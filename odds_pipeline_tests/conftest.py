@@ -84,5 +84,5 @@ def empty_database_url(pg_server: EmbeddedServer) -> Iterator[URL]:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[RunningSandbox]:
     """The sandbox on a free loopback port, for the whole session."""
-    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=11), hang_s=5.0)) as running:
+    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=11, follow_wall_clock=False), hang_s=5.0)) as running:
         yield running

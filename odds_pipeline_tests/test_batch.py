@@ -49,7 +49,7 @@ def batch_engine(pg_server: EmbeddedServer) -> Iterator[Engine]:
 
 @pytest.fixture
 def world() -> Iterator[RunningSandbox]:
-    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=5))) as running:
+    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=5, follow_wall_clock=False))) as running:
         yield running
 
 

@@ -22,7 +22,9 @@ FAST = ClientLimits(
 
 @pytest.fixture
 def faulty_sandbox(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
-    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=11), faults=request.param, hang_s=5.0)) as running:
+    with RunningSandbox(
+        SandboxOptions(world=WorldConfig(seed=11, follow_wall_clock=False), faults=request.param, hang_s=5.0)
+    ) as running:
         yield running
 
 

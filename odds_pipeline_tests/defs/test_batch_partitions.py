@@ -78,7 +78,10 @@ def pipeline(pg_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory
     ensure_database(url)
     migrations.upgrade(url)
     var_dir = tmp_path_factory.mktemp("var")
-    with RunningSandbox(SandboxOptions(world=WorldConfig(seed=3))) as sandbox, dg.instance_for_test() as instance:
+    with (
+        RunningSandbox(SandboxOptions(world=WorldConfig(seed=3, follow_wall_clock=False))) as sandbox,
+        dg.instance_for_test() as instance,
+    ):
         settings = dataclasses.replace(
             settings_for(Settings.from_env(), sandbox.url),
             var_dir=var_dir,
