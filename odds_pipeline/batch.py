@@ -7,7 +7,6 @@ so any of them can be re-derived for an old batch whose raw capture exists.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.errors import BookmakerError
-from odds_pipeline.bookmakers.palimpsest import PalimpsestCapture, Progress, fetch_palimpsest
+from odds_pipeline.bookmakers.palimpsest import Progress, capture_palimpsest
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
 from odds_pipeline.bookmakers.registry import Parsers, parsers
 from odds_pipeline.domain import COMPETITORS, Book, EventScrapeOutcome
@@ -72,12 +71,7 @@ def capture(
     progress: Progress | None = None,
 ) -> tuple[CaptureSummary, list[BookmakerError]]:
     """Fetch the book's whole palimpsest and land every answer, whatever else went wrong."""
-
-    async def fetch() -> PalimpsestCapture:
-        async with open_client() as client:
-            return await fetch_palimpsest(client, progress=progress)
-
-    palimpsest = asyncio.run(fetch())
+    palimpsest = capture_palimpsest(open_client, progress)
     manifest = landing.write(
         partition_key,
         palimpsest.book,
@@ -276,18 +270,17 @@ def store_odds(
         session.execute(select(model.external_id, model.id).where(model.external_id.in_(external), *filters)).all()
     )
     observed: dict[int, dict[writers.LineKey, writers.LineState]] = {}
-    mapped_lines = unmapped_lines = 0
-    all_mappings = []
+    mapped_lines = 0
+    unmapped = []
     for event in parsed.events:
         event_id = row_ids.get(event.event.external_id)
         if event_id is None:
             continue
         mappings = mapper.map_many(event.lines)
-        all_mappings.extend(mappings)
+        unmapped.extend(m for m in mappings if m.unmapped)
         lines = observed.setdefault(event_id, {})
         for mapping in mappings:
             if not mapping.mapped:
-                unmapped_lines += 1
                 continue
             mapped_lines += 1
             for line in mapping.mapped:
@@ -297,7 +290,7 @@ def store_odds(
                 groups = mapping.record.groups if book is Book.BETPAWA else (entry.tabs if entry else ())
                 lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
     written = writers.store_snapshots(session, book, batch, run_id, ids[book], observed, parsed.captured_at)
-    record_unmapped(session, all_mappings, parsed.captured_at)
+    record_unmapped(session, unmapped, parsed.captured_at)
     return OddsSummary(
         book=book,
         events=len(observed),
@@ -305,7 +298,7 @@ def store_odds(
         market_rows=written.market_rows,
         confirmed=written.confirmed,
         mapped_lines=mapped_lines,
-        unmapped_lines=unmapped_lines,
+        unmapped_lines=len(unmapped),
     )
 
 

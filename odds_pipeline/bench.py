@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import multiprocessing
 import os
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from odds_pipeline.bookmakers.palimpsest import fetch_palimpsest
+from odds_pipeline.bookmakers.palimpsest import capture_palimpsest
 from odds_pipeline.bookmakers.records import MarketLineRecord
 from odds_pipeline.bookmakers.registry import event_parser, open_client
 from odds_pipeline.domain import COMPETITORS, Book
@@ -66,12 +65,7 @@ def settings_for(settings: Settings, url: str) -> Settings:
 
 def _fetch_book(book: Book, settings: Settings) -> tuple[int, int, float]:
     """Fetch one book's palimpsest in this (worker) process: (events, errors, wall seconds)."""
-
-    async def run() -> Any:
-        async with open_client(book, settings) as client:
-            return await fetch_palimpsest(client)
-
-    capture = asyncio.run(run())
+    capture = capture_palimpsest(lambda: open_client(book, settings))
     return len(capture.events), len(capture.errors), capture.wall_s
 
 
@@ -105,11 +99,7 @@ def bench_fetch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
 
 
 def _parsed_lines(book: Book, settings: Settings) -> list[MarketLineRecord]:
-    async def run() -> Any:
-        async with open_client(book, settings) as client:
-            return await fetch_palimpsest(client)
-
-    capture = asyncio.run(run())
+    capture = capture_palimpsest(lambda: open_client(book, settings))
     if capture.errors:
         raise RuntimeError(f"{book.value}: the sandbox palimpsest came back with errors: {capture.errors[:3]}")
     parse = event_parser(book, settings)

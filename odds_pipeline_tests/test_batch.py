@@ -24,14 +24,10 @@ from odds_pipeline.storage import batches, migrations
 from odds_pipeline.storage.database import EmbeddedServer, drop_database, ensure_database, make_engine
 from odds_pipeline.storage.landing import CaptureMissingError, LandingStore
 from odds_pipeline.storage.models import (
-    CompetitorEvent,
-    CompetitorMarketOdds,
-    CompetitorOddsSnapshot,
     Event,
-    EventScrapeStatus,
-    MarketOdds,
     OddsSnapshot,
 )
+from odds_pipeline_tests.tables import row_counts
 
 WINDOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -77,37 +73,25 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
     return match, odds
 
 
-def _count(session: Session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
-
-
-def _counts(engine: Engine) -> dict[str, int]:
-    models = [Event, CompetitorEvent, OddsSnapshot, MarketOdds, CompetitorOddsSnapshot, CompetitorMarketOdds]
-    with Session(engine) as session:
-        counts = {m.__tablename__: _count(session, m) for m in models}
-        counts["event_scrape_status"] = _count(session, EventScrapeStatus)
-    return counts
-
-
 def test_a_batch_is_stored_once_however_often_it_runs(batch_engine: Engine, world: RunningSandbox, tmp_path: Path):
     landing = LandingStore(tmp_path / "landing")
     match, odds = run_batch(batch_engine, world.url, landing, WINDOW)
-    first = _counts(batch_engine)
+    first = row_counts(batch_engine)
     assert first["events"] > 100 and first["market_odds"] > 10_000 and first["competitor_market_odds"] > 5_000
     for book in COMPETITORS:
         assert 0.5 < match.match_rate(book) <= 1.0
         assert odds[book].coverage > 0.4
     # Re-deriving the same batch from its landed capture changes nothing.
     run_batch(batch_engine, world.url, landing, WINDOW, capture=False)
-    assert _counts(batch_engine) == first
+    assert row_counts(batch_engine) == first
     # Neither does scraping it again (the world has not moved).
     run_batch(batch_engine, world.url, landing, WINDOW)
-    assert _counts(batch_engine) == first
+    assert row_counts(batch_engine) == first
 
     # Fifteen minutes later a few prices moved: the next batch writes only those lines.
     httpx.post(f"{world.url}/__sandbox/advance", params={"minutes": 15}, timeout=10).raise_for_status()
     run_batch(batch_engine, world.url, landing, WINDOW + timedelta(minutes=15))
-    second = _counts(batch_engine)
+    second = row_counts(batch_engine)
     new_rows = second["market_odds"] - first["market_odds"]
     assert 0 < new_rows < first["market_odds"] * 0.3
     with Session(batch_engine) as session:

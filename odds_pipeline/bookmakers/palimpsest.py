@@ -98,3 +98,13 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
         capture.wall_s,
     )
     return capture
+
+
+def capture_palimpsest(open_client: Callable[[], BookClient], progress: Progress | None = None) -> PalimpsestCapture:
+    """Open a client, fetch the whole palimpsest with it and close it: one event loop, one client."""
+
+    async def run() -> PalimpsestCapture:
+        async with open_client() as client:
+            return await fetch_palimpsest(client, progress=progress)
+
+    return asyncio.run(run())

@@ -63,12 +63,13 @@ SNAPSHOT_SCHEMA = _schema(
 
 
 def _progress(context: dg.AssetExecutionContext, book: Book):
-    last = {"logged": -1}
+    logged = -1
 
     def report(_: Book, done: int, total: int) -> None:
+        nonlocal logged
         step = max(1, total // PROGRESS_STEPS)
-        if total and (done == total or done // step > last["logged"]):
-            last["logged"] = done // step
+        if total and (done == total or done // step > logged):
+            logged = done // step
             context.log.info(f"{book.display_name}: {done}/{total} events fetched")
 
     return report

@@ -6,6 +6,8 @@ the others.
 """
 
 import statistics
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -46,56 +48,105 @@ def reported(context: dg.AssetCheckExecutionContext, asset: str, key: str = "dag
     return None if value is None else value.value
 
 
-def _scraped_events(session: Session, batch_id: int, book: Book) -> int:
+def _scraped_by(book: Book) -> Any:
+    """event_scrape_status rows this book delivered."""
+    return EventScrapeStatus.platforms_scraped.op("@>")(cast(literal(f'["{book.value}"]'), JSONB))
+
+
+def _scraped_events(session: Session, batch: ScrapeBatch, book: Book) -> int:
     return session.scalar(
         select(func.count())
         .select_from(EventScrapeStatus)
-        .where(
-            EventScrapeStatus.batch_id == batch_id,
-            EventScrapeStatus.platforms_scraped.op("@>")(cast(literal(f'["{book.value}"]'), JSONB)),
+        .where(EventScrapeStatus.batch_id == batch.id, _scraped_by(book))
+    )
+
+
+def _market_rows(session: Session, batch: ScrapeBatch) -> int:
+    total = 0
+    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
+        total += session.scalar(
+            select(func.count())
+            .select_from(market)
+            .join(snapshot, snapshot.id == market.snapshot_id)
+            .where(snapshot.batch_id == batch.id)
         )
-    )
+    return total
 
 
-def _market_rows(session: Session, batch_id: int) -> int:
-    betpawa = select(func.count()).select_from(MarketOdds).join(OddsSnapshot, OddsSnapshot.id == MarketOdds.snapshot_id)
-    competitors = (
-        select(func.count())
-        .select_from(CompetitorMarketOdds)
-        .join(CompetitorOddsSnapshot, CompetitorOddsSnapshot.id == CompetitorMarketOdds.snapshot_id)
-    )
-    return session.scalar(betpawa.where(OddsSnapshot.batch_id == batch_id)) + session.scalar(
-        competitors.where(CompetitorOddsSnapshot.batch_id == batch_id)
-    )
+Measure = Callable[[Session, ScrapeBatch], dg.AssetCheckResult]
 
 
-def _missing_batch(key: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, metadata={"reason": f"no scrape_batches row for {key}"})
+def on_batch(context: dg.AssetCheckExecutionContext, measure: Measure) -> dg.AssetCheckResult:
+    """Run ``measure`` on the partition's scrape_batches row; a batch without one fails the check."""
+    with context.resources.database.session() as session:
+        batch = batches.batch_for(session, context.partition_key)
+        if batch is None:
+            return dg.AssetCheckResult(
+                passed=False, metadata={"reason": f"no scrape_batches row for {context.partition_key}"}
+            )
+        return measure(session, batch)
 
 
-def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    asset = f"{book.value}_palimpsest"
-
+def rows_match_report_check(
+    asset: str, what: str, count: Callable[[Session, ScrapeBatch], int], partitions: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset,
         name="rows_match_report",
-        description="The batch's events of this book in PostgreSQL equal the count the asset reported.",
+        description=f"The batch's {what} in PostgreSQL equal the count the asset reported.",
         blocking=True,
         partitions_def=partitions,
         required_resource_keys={"database"},
     )
     def rows_match_report(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            if batch is None:
-                return _missing_batch(context.partition_key)
-            stored = _scraped_events(session, batch.id, book)
-        claimed = reported(context, asset)
+        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
+            stored, claimed = count(session, batch), reported(context, asset)
+            return dg.AssetCheckResult(
+                passed=claimed is not None and stored == claimed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata={"rows_in_database": stored, "rows_reported": claimed if claimed is not None else -1},
+            )
+
+        return on_batch(context, measure)
+
+    return rows_match_report
+
+
+def competitor_share_check(
+    asset: str,
+    name: str,
+    metric: str,
+    minimum_of: Callable[[Any], float],
+    description: str,
+    partitions: dg.PartitionsDefinition,
+) -> dg.AssetChecksDefinition:
+    """WARN when a share the asset reported per competitor (``<book>_<metric>``) is under the policy's minimum."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        description=description,
+        partitions_def=partitions,
+        required_resource_keys={"policy"},
+    )
+    def share_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        minimum = minimum_of(context.resources.policy)
+        shares = {book.value: reported(context, asset, f"{book.value}_{metric}") for book in COMPETITORS}
         return dg.AssetCheckResult(
-            passed=claimed is not None and stored == claimed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows_in_database": stored, "rows_reported": claimed if claimed is not None else -1},
+            passed=all(share is not None and share >= minimum for share in shares.values()),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                **{f"{book}_{metric}": share if share is not None else -1 for book, share in shares.items()},
+                "minimum": minimum,
+            },
         )
+
+    return share_check
+
+
+def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    asset = f"{book.value}_palimpsest"
+    events = partial(_scraped_events, book=book)
 
     @dg.asset_check(
         asset=asset,
@@ -105,10 +156,11 @@ def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[d
         required_resource_keys={"database"},
     )
     def not_empty(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            stored = _scraped_events(session, batch.id, book) if batch else 0
-        return dg.AssetCheckResult(passed=stored > 0, metadata={"events": stored})
+        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
+            stored = events(session, batch)
+            return dg.AssetCheckResult(passed=stored > 0, metadata={"events": stored})
+
+        return on_batch(context, measure)
 
     @dg.asset_check(
         asset=asset,
@@ -119,18 +171,14 @@ def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[d
         required_resource_keys={"database"},
     )
     def within_trailing_median(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            if batch is None:
-                return _missing_batch(context.partition_key)
-            stored = _scraped_events(session, batch.id, book)
-            bookmaker_id = batches.bookmaker_ids(session)[book]
+        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
+            stored = events(session, batch)
             earlier = list(
                 session.scalars(
                     select(ScrapeRun.events_scraped)
                     .join(ScrapeBatch, ScrapeBatch.id == ScrapeRun.batch_id)
                     .where(
-                        ScrapeRun.bookmaker_id == bookmaker_id,
+                        ScrapeRun.bookmaker_id == batches.bookmaker_ids(session)[book],
                         ScrapeBatch.window_start < batch.window_start,
                         ScrapeRun.status.in_([RunStatus.COMPLETED, RunStatus.PARTIAL]),
                     )
@@ -138,17 +186,22 @@ def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[d
                     .limit(TRAILING_BATCHES)
                 )
             )
-        if len(earlier) < 3:
-            return dg.AssetCheckResult(passed=True, metadata={"events": stored, "note": "fewer than 3 earlier batches"})
-        median = statistics.median(earlier)
-        ratio = stored / median if median else 0.0
-        return dg.AssetCheckResult(
-            passed=BAND[0] <= ratio <= BAND[1],
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"events": stored, "trailing_median": median, "ratio": round(ratio, 3)},
-        )
+            if len(earlier) < 3:
+                return dg.AssetCheckResult(
+                    passed=True, metadata={"events": stored, "note": "fewer than 3 earlier batches"}
+                )
+            median = statistics.median(earlier)
+            ratio = stored / median if median else 0.0
+            return dg.AssetCheckResult(
+                passed=BAND[0] <= ratio <= BAND[1],
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"events": stored, "trailing_median": median, "ratio": round(ratio, 3)},
+            )
 
-    return [rows_match_report, not_empty, within_trailing_median]
+        return on_batch(context, measure)
+
+    rows = rows_match_report_check(asset, "events of this book", events, partitions)
+    return [rows, not_empty, within_trailing_median]
 
 
 def raw_capture_check(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
@@ -173,48 +226,7 @@ def raw_capture_check(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
     return capture_intact
 
 
-def matched_events_check(partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset="matched_events",
-        name="match_rate",
-        description="The share of each competitor's events linked to a BetPawa event is above the threshold.",
-        partitions_def=partitions,
-        required_resource_keys={"policy"},
-    )
-    def match_rate(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        minimum = context.resources.policy.min_match_rate
-        rates = {book.value: reported(context, "matched_events", f"{book.value}_match_rate") for book in COMPETITORS}
-        passed = all(rate is not None and rate >= minimum for rate in rates.values())
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={**{f"{b}_match_rate": r if r is not None else -1 for b, r in rates.items()}, "minimum": minimum},
-        )
-
-    return match_rate
-
-
 def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(
-        asset="odds_snapshots",
-        name="rows_match_report",
-        description="The batch's market rows in PostgreSQL equal the count the asset reported.",
-        blocking=True,
-        partitions_def=partitions,
-        required_resource_keys={"database"},
-    )
-    def rows_match_report(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            if batch is None:
-                return _missing_batch(context.partition_key)
-            stored = _market_rows(session, batch.id)
-        claimed = reported(context, "odds_snapshots")
-        return dg.AssetCheckResult(
-            passed=claimed is not None and stored == claimed,
-            metadata={"rows_in_database": stored, "rows_reported": claimed if claimed is not None else -1},
-        )
-
     @dg.asset_check(
         asset="odds_snapshots",
         name="every_event_has_its_snapshot",
@@ -223,32 +235,12 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
         required_resource_keys={"database"},
     )
     def every_event_has_its_snapshot(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            if batch is None:
-                return _missing_batch(context.partition_key)
+        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
             missing = {book.value: _events_without_snapshot(session, batch, book) for book in Book}
-        return dg.AssetCheckResult(
-            passed=not any(missing.values()), metadata={f"{b}_missing": n for b, n in missing.items()}
-        )
+            metadata = {f"{b}_missing": n for b, n in missing.items()}
+            return dg.AssetCheckResult(passed=not any(missing.values()), metadata=metadata)
 
-    @dg.asset_check(
-        asset="odds_snapshots",
-        name="mapping_coverage",
-        description="The share of each competitor's market lines mapped onto BetPawa's catalogue is above "
-        "the threshold.",
-        partitions_def=partitions,
-        required_resource_keys={"policy"},
-    )
-    def mapping_coverage(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        minimum = context.resources.policy.min_mapping_coverage
-        coverage = {book.value: reported(context, "odds_snapshots", f"{book.value}_coverage") for book in COMPETITORS}
-        passed = all(c is not None and c >= minimum for c in coverage.values())
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={**{f"{b}_coverage": c if c is not None else -1 for b, c in coverage.items()}, "minimum": minimum},
-        )
+        return on_batch(context, measure)
 
     @dg.asset_check(
         asset="odds_snapshots",
@@ -259,29 +251,39 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
         required_resource_keys={"database"},
     )
     def odds_are_sane(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        with context.resources.database.session() as session:
-            batch = batches.batch_for(session, context.partition_key)
-            if batch is None:
-                return _missing_batch(context.partition_key)
+        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
             impossible = _impossible_prices(session, batch.id)
             medians = _median_margins(session, batch.id)
-        in_band = all(MARGIN_BAND[0] <= m <= MARGIN_BAND[1] for m in medians.values())
-        return dg.AssetCheckResult(
-            passed=impossible == 0 and in_band,
-            metadata={
-                "impossible_prices": impossible,
-                **{f"{b}_median_margin": round(m, 4) for b, m in medians.items()},
-            },
-        )
+            in_band = all(MARGIN_BAND[0] <= m <= MARGIN_BAND[1] for m in medians.values())
+            return dg.AssetCheckResult(
+                passed=impossible == 0 and in_band,
+                metadata={
+                    "impossible_prices": impossible,
+                    **{f"{b}_median_margin": round(m, 4) for b, m in medians.items()},
+                },
+            )
 
-    return [rows_match_report, every_event_has_its_snapshot, mapping_coverage, odds_are_sane]
+        return on_batch(context, measure)
+
+    return [
+        rows_match_report_check("odds_snapshots", "market rows", _market_rows, partitions),
+        every_event_has_its_snapshot,
+        competitor_share_check(
+            "odds_snapshots",
+            "mapping_coverage",
+            "coverage",
+            lambda policy: policy.min_mapping_coverage,
+            "The share of each competitor's market lines mapped onto BetPawa's catalogue is above the threshold.",
+            partitions,
+        ),
+        odds_are_sane,
+    ]
 
 
 def _events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) -> int:
     """Events of this book scraped in the batch with neither a snapshot of the batch nor one it confirmed."""
     scraped = select(EventScrapeStatus.sportradar_id, EventScrapeStatus.event_key).where(
-        EventScrapeStatus.batch_id == batch.id,
-        EventScrapeStatus.platforms_scraped.op("@>")(cast(literal(f'["{book.value}"]'), JSONB)),
+        EventScrapeStatus.batch_id == batch.id, _scraped_by(book)
     )
     keys = [sr or key for sr, key in session.execute(scraped)]
     if not keys:
@@ -346,6 +348,15 @@ def build_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefi
     for book in Book:
         checks.append(raw_capture_check(book, partitions))
         checks.extend(palimpsest_checks(book, partitions))
-    checks.append(matched_events_check(partitions))
+    checks.append(
+        competitor_share_check(
+            "matched_events",
+            "match_rate",
+            "match_rate",
+            lambda policy: policy.min_match_rate,
+            "The share of each competitor's events linked to a BetPawa event is above the threshold.",
+            partitions,
+        )
+    )
     checks.extend(odds_snapshot_checks(partitions))
     return checks

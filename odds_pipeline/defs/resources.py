@@ -58,6 +58,7 @@ class DatabaseResource(dg.ConfigurableResource):
 class BookmakerResource(dg.ConfigurableResource):
     """One bookmaker's public API: where it is and how hard it may be asked."""
 
+    # BookSettings' fields, as Dagster config (shown in the UI, overridable per run).
     book: str
     base_url: str
     concurrency: int
@@ -68,18 +69,10 @@ class BookmakerResource(dg.ConfigurableResource):
     bet9ja_startdate_tz: str = "UTC"
 
     def _settings(self) -> Settings:
-        book = Book(self.book)
-        own = BookSettings(
-            base_url=self.base_url,
-            concurrency=self.concurrency,
-            pace_ms=self.pace_ms,
-            timeout_s=self.timeout_s,
-            max_attempts=self.max_attempts,
-            max_response_mb=self.max_response_mb,
-        )
+        own = BookSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BookSettings)})
         settings = Settings.from_env()
         return dataclasses.replace(
-            settings, books={**settings.books, book: own}, bet9ja_startdate_tz=self.bet9ja_startdate_tz
+            settings, books={**settings.books, Book(self.book): own}, bet9ja_startdate_tz=self.bet9ja_startdate_tz
         )
 
     def open_client(self) -> BookClient:
@@ -90,17 +83,9 @@ class BookmakerResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, book: Book, settings: Settings) -> BookmakerResource:
-        own = settings.books[book]
-        return cls(
-            book=book.value,
-            base_url=_env_or(f"ODDS_PIPELINE_{book.value.upper()}_URL", own.base_url),
-            concurrency=own.concurrency,
-            pace_ms=own.pace_ms,
-            timeout_s=own.timeout_s,
-            max_attempts=own.max_attempts,
-            max_response_mb=own.max_response_mb,
-            bet9ja_startdate_tz=settings.bet9ja_startdate_tz,
-        )
+        own = dataclasses.asdict(settings.books[book])
+        own["base_url"] = _env_or(f"ODDS_PIPELINE_{book.value.upper()}_URL", own["base_url"])
+        return cls(book=book.value, bet9ja_startdate_tz=settings.bet9ja_startdate_tz, **own)
 
 
 class LandingResource(dg.ConfigurableResource):

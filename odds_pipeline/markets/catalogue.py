@@ -107,6 +107,7 @@ class CatalogueEntry:
             "name": self.name,
             "betpawa_id": self.betpawa_id,
             "line_kind": self.line_kind.value,
+            "betpawa_line": self.betpawa_carrier,  # derived from line_kind; written so the file says it
             "outcome_set": self.outcome_set.value,
             "tabs": list(self.tabs),
             "origin": self.origin,
@@ -154,25 +155,19 @@ class CatalogueEntry:
 
 
 class Catalogue:
-    """Entries indexed by BetPawa id and by (book, market)."""
+    """Entries by id and by BetPawa market id (the mapper indexes the competitor sources itself)."""
 
     def __init__(self, entries: Iterable[CatalogueEntry]) -> None:
         self.entries: dict[str, CatalogueEntry] = {}
         for entry in entries:
             self.entries[entry.id] = entry  # a later entry (a user override) replaces an earlier one
-        self._by_source: dict[tuple[Book, str], list[tuple[CatalogueEntry, Source]]] = {}
         self._by_betpawa: dict[str, CatalogueEntry] = {}
         for entry in self.entries.values():
             if entry.betpawa_id:
                 self._by_betpawa.setdefault(entry.betpawa_id, entry)
-            for source in entry.sources:
-                self._by_source.setdefault((source.book, source.market), []).append((entry, source))
 
     def __len__(self) -> int:
         return len(self.entries)
-
-    def sources_for(self, book: Book, market: str) -> list[tuple[CatalogueEntry, Source]]:
-        return self._by_source.get((book, market), [])
 
     def by_betpawa_id(self, betpawa_id: str) -> CatalogueEntry | None:
         return self._by_betpawa.get(betpawa_id)
@@ -192,9 +187,6 @@ class Catalogue:
             sources = tuple(s for s in entry.sources if (s.book, s.market) not in claimed)
             kept.append(entry if sources == entry.sources else replace(entry, sources=sources))
         return Catalogue([*kept, *overrides])
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [entry.to_json() for entry in self.entries.values()]
 
 
 @cache

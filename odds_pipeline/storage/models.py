@@ -83,10 +83,6 @@ class Timestamps:
 class SoftDeletable:
     deleted_at: Mapped[datetime | None]
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
 
 # --- reference data -------------------------------------------------------------------------------
 

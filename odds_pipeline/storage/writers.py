@@ -64,38 +64,47 @@ def store_events(session: Session, book: Book, events: Iterable[EventRecord], bo
     return _store_competitor(session, book, list(events.values()))
 
 
+def _betpawa_tournament(event: EventRecord) -> tuple[str, str]:
+    """BetPawa tournaments are keyed by (name, country), as the seed table's unique key says."""
+    t = event.tournament
+    return (t.name, t.country or "Unknown") if t else (UNKNOWN_TOURNAMENT, "Unknown")
+
+
+def _event_columns(event: EventRecord) -> dict[str, Any]:
+    """The columns events and competitor_events share."""
+    return {
+        "external_id": event.external_id,
+        "name": event.name,
+        "home_team": event.home_team,
+        "away_team": event.away_team,
+        "kickoff": event.kickoff,
+        "sportradar_id": event.sportradar_id,
+    }
+
+
+EVENT_UPDATES = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
+
+
 def _store_betpawa(session: Session, events: list[EventRecord], bookmaker_id: int) -> dict[str, int]:
     tournaments = {}
     for event in events:
-        t = event.tournament
-        key = (t.name, t.country or "Unknown") if t else (UNKNOWN_TOURNAMENT, "Unknown")
-        tournaments[key] = {
+        name, country = _betpawa_tournament(event)
+        external_id = event.tournament.external_id if event.tournament else None
+        tournaments[(name, country)] = {
             "sport_id": FOOTBALL,
-            "name": key[0],
-            "country": key[1],
-            "external_id": t.external_id if t else None,
+            "name": name,
+            "country": country,
+            "external_id": external_id,
         }
-    rows = sorted(tournaments.values(), key=lambda r: (r["name"], r["country"]))
+    rows = [tournaments[key] for key in sorted(tournaments)]
     ids = _upsert_returning(session, Tournament, rows, ["sport_id", "name", "country"], ["external_id"])
     tournament_ids = {(name, country): id_ for id_, _, name, country in ids}
-    event_rows = []
-    for event in sorted(events, key=lambda e: e.external_id):
-        t = event.tournament
-        key = (t.name, t.country or "Unknown") if t else (UNKNOWN_TOURNAMENT, "Unknown")
-        event_rows.append(
-            {
-                "tournament_id": tournament_ids[key],
-                "external_id": event.external_id,
-                "name": event.name,
-                "home_team": event.home_team,
-                "away_team": event.away_team,
-                "kickoff": event.kickoff,
-                "sportradar_id": event.sportradar_id,
-            }
-        )
+    event_rows = [
+        {"tournament_id": tournament_ids[_betpawa_tournament(event)], **_event_columns(event)}
+        for event in sorted(events, key=lambda e: e.external_id)
+    ]
     _release_sportradar_ids(session, event_rows)
-    updated = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
-    stored = {ext: id_ for id_, ext in _upsert_returning(session, Event, event_rows, ["external_id"], updated)}
+    stored = {ext: id_ for id_, ext in _upsert_returning(session, Event, event_rows, ["external_id"], EVENT_UPDATES)}
     links = [{"event_id": id_, "bookmaker_id": bookmaker_id, "external_event_id": ext} for ext, id_ in stored.items()]
     session.execute(insert(EventBookmaker).values(links).on_conflict_do_nothing())
     return stored
@@ -126,16 +135,18 @@ def _release_sportradar_ids(session: Session, event_rows: list[dict[str, Any]]) 
 
 
 def _store_competitor(session: Session, book: Book, events: list[EventRecord]) -> dict[str, int]:
+    def tournament_key(event: EventRecord) -> str:
+        return event.tournament.external_id if event.tournament else f"discovered-{book.value}"
+
     tournaments = {}
     for event in events:
         t = event.tournament
-        external_id = t.external_id if t else f"discovered-{book.value}"
-        tournaments[external_id] = {
+        tournaments[tournament_key(event)] = {
             "source": book,
             "sport_id": FOOTBALL,
             "name": t.name if t else UNKNOWN_TOURNAMENT,
             "country_raw": t.country if t else None,
-            "external_id": external_id,
+            "external_id": tournament_key(event),
             "sportradar_id": t.sportradar_id if t else None,
         }
     rows = [tournaments[k] for k in sorted(tournaments)]
@@ -144,20 +155,10 @@ def _store_competitor(session: Session, book: Book, events: list[EventRecord]) -
     )
     tournament_ids = {ext: id_ for id_, _, ext in ids}
     event_rows = [
-        {
-            "source": book,
-            "tournament_id": tournament_ids[e.tournament.external_id if e.tournament else f"discovered-{book.value}"],
-            "name": e.name,
-            "home_team": e.home_team,
-            "away_team": e.away_team,
-            "kickoff": e.kickoff,
-            "external_id": e.external_id,
-            "sportradar_id": e.sportradar_id,
-        }
-        for e in sorted(events, key=lambda e: e.external_id)
+        {"source": book, "tournament_id": tournament_ids[tournament_key(event)], **_event_columns(event)}
+        for event in sorted(events, key=lambda e: e.external_id)
     ]
-    updated = ["tournament_id", "name", "home_team", "away_team", "kickoff", "sportradar_id"]
-    stored = _upsert_returning(session, CompetitorEvent, event_rows, ["source", "external_id"], updated)
+    stored = _upsert_returning(session, CompetitorEvent, event_rows, ["source", "external_id"], EVENT_UPDATES)
     return {ext: id_ for id_, _, ext in stored}
 
 

@@ -28,25 +28,13 @@ from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import EmbeddedServer, drop_database, ensure_database, make_engine
 from odds_pipeline.storage.models import (
     CompetitorEvent,
-    CompetitorMarketOdds,
-    CompetitorOddsSnapshot,
     Event,
     EventScrapeStatus,
-    MarketOdds,
     OddsSnapshot,
     ScrapeBatch,
     ScrapeError,
 )
-
-COUNTED = [
-    Event,
-    CompetitorEvent,
-    OddsSnapshot,
-    MarketOdds,
-    CompetitorOddsSnapshot,
-    CompetitorMarketOdds,
-    EventScrapeStatus,
-]
+from odds_pipeline_tests.tables import row_counts
 
 
 @dataclasses.dataclass
@@ -64,8 +52,7 @@ class Pipeline:
         return job.execute_in_process(partition_key=key, instance=self.instance, raise_on_error=False, tags=tags)
 
     def counts(self) -> dict[str, int]:
-        with Session(self.engine) as session:
-            return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) for m in COUNTED}
+        return row_counts(self.engine)
 
     def batch(self, key: str) -> ScrapeBatch:
         with Session(self.engine) as session:
@@ -219,7 +206,7 @@ def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
     assert checks["sportybet_palimpsest.not_empty"] is False
     assert checks["betpawa_palimpsest.not_empty"] and checks["bet9ja_palimpsest.not_empty"]
     assert figures(result, "sportybet_raw_capture")["run_status"] == "failed"
-    assert figures(result, "odds_snapshots")["bet9ja_snapshots"] >= 0  # the other books went on
+    assert figures(result, "odds_snapshots")["bet9ja_snapshots"] > 0  # the other books went on
     assert pipeline.batch(key).status is BatchStatus.PARTIAL
     with Session(pipeline.engine) as session:
         errors = session.scalars(select(ScrapeError.error_type)).all()

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 import pytest
 
-from odds_pipeline.bookmakers.palimpsest import fetch_palimpsest
+from odds_pipeline.bookmakers.palimpsest import capture_palimpsest
 from odds_pipeline.bookmakers.records import ParsedEvent
 from odds_pipeline.bookmakers.registry import event_parser, open_client
 from odds_pipeline.domain import Book
@@ -21,13 +21,9 @@ def sandbox_events(sandbox: RunningSandbox) -> dict[Book, list[ParsedEvent]]:
 
     settings = settings_for(Settings.from_env(), sandbox.url)
 
-    async def capture(book: Book):
-        async with open_client(book, settings) as client:
-            return await fetch_palimpsest(client)
-
     events = {}
     for book in Book:
-        palimpsest = asyncio.run(capture(book))
+        palimpsest = capture_palimpsest(partial(open_client, book, settings))
         assert not palimpsest.errors
         parse = event_parser(book, settings)
         events[book] = [parse(raw) for raw in palimpsest.events]

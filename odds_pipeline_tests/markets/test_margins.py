@@ -32,8 +32,7 @@ def test_shin_and_power_put_more_of_the_margin_on_the_long_shot():
     assert power[0] > multiplicative[0] and power[1] < multiplicative[1]
 
 
-def test_shin_matches_its_closed_form_for_two_outcomes():
-    # For two outcomes, z = ((pi1 - pi2)^2 - ... ) has no simple form; check the defining equation instead.
+def test_shin_probabilities_share_one_insider_rate():
     odds = [1.5, 2.6]
     implied = [1 / o for o in odds]
     total = sum(implied)
