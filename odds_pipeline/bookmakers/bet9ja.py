@@ -1,8 +1,9 @@
 """Bet9ja: endpoints, parameters and parsers (platform-apis.md §3).
 
-STARTDATE carries no time zone. Which zone it is written in was never established by the
-reference (its coordinator assumed UTC; Nigeria is UTC+1), so the parser takes it as a setting,
-``BET9JA_STARTDATE_TZ``, and never guesses.
+STARTDATE carries no time zone. The real answers show it is written in UTC: on the same match,
+Bet9ja's "2026-05-06 11:00:00" is BetPawa's 11:00Z and SportyBet's 1778065200000 ms. The zone
+stays a setting, ``BET9JA_STARTDATE_TZ`` (default UTC), so a change on Bet9ja's side is one
+setting away; the parser never guesses.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ SOCCER = "1"
 DEFAULT_CACHE_VERSION = "1.301.2.225"
 HEADERS = {"accept": "*/*", "accept-language": "en-GB,en-US;q=0.9,en;q=0.8"}
 DEFAULT_LIMITS = ClientLimits(concurrency=15, pace_s=0.025)
+# Bet9ja says a selection is off with a bare "1": shown, but taking no bets.
+BET9JA_OFF = (1.0,)
 MAX_KEY_LENGTH = 500
 ODDS_KEY = re.compile(r"^S_(?P<market>[A-Z0-9\-]+)(?:@(?P<param>[^_]+))?_(?P<suffix>.+)$")
 
@@ -196,12 +199,12 @@ def parse_event(data: dict[str, Any], zone: tzinfo, ref: str | None = None) -> P
             continue
         group = (parsed["market"], parsed["param"])
         try:
-            price = values.odds(BOOK, value, path, header.external_id)
+            price = values.odds(BOOK, value, path, header.external_id, off_markers=BET9JA_OFF)
         except InvalidOddsError as problem:
             problems.append(problem)
             broken.add(group)  # a line missing one price would give a wrong margin: drop it whole
             continue
-        groups.setdefault(group, []).append(OutcomeRecord(name=parsed["suffix"], odds=price))
+        groups.setdefault(group, []).append(OutcomeRecord(name=parsed["suffix"], odds=price, suspended=price is None))
     lines = []
     for (market, param), outcomes in groups.items():
         if (market, param) in broken:

@@ -28,6 +28,8 @@ HEADERS = {
     "accept-language": "en-GB,en-US;q=0.9,en;q=0.8",
 }
 DEFAULT_LIMITS = ClientLimits(concurrency=50)
+# BetPawa says an outcome is off with a price of 0 on a suspended price.
+BETPAWA_OFF = (0.0,)
 
 
 def events_query(competition_id: str, skip: int, take: int) -> str:
@@ -154,7 +156,8 @@ def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
     external_id = values.ident(BOOK, event.get("id"), "id", ref)
     kickoff = values.kickoff_iso(BOOK, event.get("startTime"), "startTime", external_id)
     teams = {}
-    for participant in event.get("participants") or []:
+    participants = event.get("participants")
+    for participant in participants if isinstance(participants, list) else []:
         if isinstance(participant, dict) and participant.get("position") in (1, 2) and participant.get("name"):
             teams[participant["position"]] = str(participant["name"])
     if len(teams) == 2:
@@ -198,60 +201,75 @@ def parse_event(payload: Any, ref: str | None = None) -> ParsedEvent:
 
 
 def _market_lines(market: Any, path: str, ref: str, problems: list[ParseError]) -> list[MarketLineRecord]:
-    """The market's rows as lines; a row with a bad value is reported in ``problems`` and left out."""
+    """The market's lines. BetPawa's rows are display rows: the rows of one line (Correct Score spans
+    many, "1X2 and Totals" has one row of overs and one of unders per total) form one outcome set.
+    A line with a bad value is reported in ``problems`` and left out whole, so no margin is taken
+    over a part of it.
+    """
     market = values.as_dict(BOOK, market, path, ref)
     market_type = values.as_dict(BOOK, values.require(BOOK, market, "marketType", path, ref), f"{path}.marketType", ref)
     market_id = values.ident(BOOK, market_type.get("id"), f"{path}.marketType.id", ref)
     name = market_type.get("displayName") or market_type.get("name")
     groups = tuple(str(t) for t in market_type.get("tabs") or [] if t != "all")
     handicap_type = market_type.get("handicapType") or None
-    lines = []
+    lines: dict[float | None, tuple[str | None, list[OutcomeRecord]]] = {}
+    broken: set[float | None] = set()
     for r, row in enumerate(values.as_list(BOOK, market.get("row") or [], f"{path}.row", ref)):
+        row_path = f"{path}.row[{r}]"
         try:
-            lines.append(_row_line(market_id, name, groups, handicap_type, row, f"{path}.row[{r}]", ref))
+            row = values.as_dict(BOOK, row, row_path, ref)
+            prices = [
+                values.as_dict(BOOK, p, f"{row_path}.prices[{i}]", ref)
+                for i, p in enumerate(values.as_list(BOOK, row.get("prices") or [], f"{row_path}.prices", ref))
+            ]
+            raw_line = _row_line(row, prices, handicap_type)
+            line = None if raw_line is None else values.line_value(BOOK, raw_line.replace("+", ""), row_path, ref)
         except ParseError as problem:
             problems.append(problem)
-    return lines
-
-
-def _row_line(
-    market_id: str,
-    name: str | None,
-    groups: tuple[str, ...],
-    handicap_type: str | None,
-    row: Any,
-    path: str,
-    ref: str,
-) -> MarketLineRecord:
-    row = values.as_dict(BOOK, row, path, ref)
-    prices = values.as_list(BOOK, row.get("prices") or [], f"{path}.prices", ref)
-    outcomes = []
-    for p, price in enumerate(prices):
-        price_path = f"{path}.prices[{p}]"
-        price = values.as_dict(BOOK, price, price_path, ref)
-        outcome_name = values.require(BOOK, price, "name", price_path, ref)
-        outcomes.append(
-            OutcomeRecord(
-                name=str(outcome_name),
-                odds=values.odds(BOOK, price.get("price"), f"{price_path}.price", ref),
-                suspended=bool(price.get("suspended", False)),
-            )
+            continue
+        outcomes = lines.setdefault(line, (raw_line, []))[1]
+        for i, price in enumerate(prices):
+            try:
+                outcomes.append(_outcome(price, f"{row_path}.prices[{i}]", ref))
+            except ParseError as problem:
+                problems.append(problem)
+                broken.add(line)
+    return [
+        MarketLineRecord(
+            book=BOOK,
+            market_id=market_id,
+            market_name=name,
+            outcomes=tuple(outcomes),
+            specifier=raw_line,
+            line=line,
+            handicap=raw_line,
+            groups=groups or ("other",),
+            handicap_type=handicap_type,
         )
-    # The line: the row's formattedHandicap, else (O/U markets) the prices' own handicap.
-    raw_line = row.get("formattedHandicap")
-    if raw_line in (None, "") and prices:
-        raw_line = next((p.get("handicap") for p in prices if isinstance(p, dict) and p.get("handicap")), None)
-    line = None
-    if raw_line not in (None, ""):
-        line = values.line_value(BOOK, str(raw_line).replace("+", ""), f"{path}.handicap", ref)
-    return MarketLineRecord(
-        book=BOOK,
-        market_id=market_id,
-        market_name=name,
-        outcomes=tuple(outcomes),
-        specifier=None if raw_line in (None, "") else str(raw_line),
-        line=line,
-        handicap=None if raw_line in (None, "") else str(raw_line),
-        groups=groups or ("other",),
-        handicap_type=handicap_type,
+        for line, (raw_line, outcomes) in lines.items()
+        if line not in broken
+    ]
+
+
+def _row_line(row: dict[str, Any], prices: list[dict[str, Any]], handicap_type: str | None) -> str | None:
+    """The row's line as BetPawa writes it: the row's formattedHandicap (3-way handicaps, goal
+    numbers), else the home price's handicap (Asian handicaps: home "-1.5", away "+1.5"), else the
+    prices' handicap (totals)."""
+    formatted = row.get("formattedHandicap")
+    if formatted not in (None, ""):
+        return str(formatted)
+    if handicap_type == "ASIAN":
+        home = next((p for p in prices if p.get("name") == "1" and p.get("handicap") not in (None, "")), None)
+        if home is not None:
+            return str(home["handicap"])
+    found = next((p.get("handicap") for p in prices if p.get("handicap") not in (None, "")), None)
+    return None if found is None else str(found)
+
+
+def _outcome(price: dict[str, Any], path: str, ref: str) -> OutcomeRecord:
+    suspended = price.get("suspended") is True
+    return OutcomeRecord(
+        name=str(values.require(BOOK, price, "name", path, ref)),
+        odds=values.odds(BOOK, price.get("price"), f"{path}.price", ref, off_markers=BETPAWA_OFF if suspended else ()),
+        suspended=suspended,
     )

@@ -35,9 +35,18 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRecord:
-    name: str  # the book's own label: BetPawa "1", SportyBet "Home", Bet9ja suffix "1"
-    odds: float  # decimal, > 1.0
+    """One outcome of a line. An outcome the book marks off stays on its line, suspended, without a price."""
+
+    name: str  # the book's own label, as sent: BetPawa "1", SportyBet "Over 2.5", Bet9ja suffix "O"
+    odds: float | None  # decimal, > 1.0; None when the book says the outcome is off
     suspended: bool = False
+    outcome_id: str | None = None  # SportyBet: the SportRadar outcome id (1/2/3, 12/13, ...)
+    label: str | None = None  # the name without the line and team names the book writes into it
+
+    @property
+    def match_label(self) -> str:
+        """What identifies the outcome when no id does: the label, else the name."""
+        return self.name if self.label is None else self.label
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,8 @@ LIST_MARKETS = "1,18,10,29,11,26,36,14"
 MAX_SPECIFIER_LENGTH = 1000
 HEADERS = {"clientid": "web", "operid": "2", "platform": "web", "accept": "*/*", "accept-language": "en"}
 DEFAULT_LIMITS = ClientLimits(concurrency=50)
+# SportyBet says an outcome is off with isActive 0 and odds "0.00" (or "1.00", seen on market 900313).
+SPORTYBET_OFF = (0.0, 1.0)
 
 
 def _cache_buster() -> str:
@@ -190,12 +193,13 @@ def parse_specifier(
 def parse_event(data: Any, ref: str | None = None) -> ParsedEvent:
     header = parse_event_header(data, ref)
     markets = values.as_list(BOOK, data.get("markets"), "data.markets", header.external_id)
+    teams = _team_words(header)
     lines: list[MarketLineRecord] = []
     problems: list[ParseError] = []
     for m, market in enumerate(markets):
         path = f"data.markets[{m}]"
         try:
-            lines.append(_market_line(market, path, header.external_id))
+            lines.append(_market_line(market, path, header.external_id, teams))
         except ParseError as problem:
             problems.append(problem)
         except BookmakerError as problem:
@@ -203,20 +207,51 @@ def parse_event(data: Any, ref: str | None = None) -> ParsedEvent:
     return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
 
 
-def _market_line(market: Any, path: str, ref: str) -> MarketLineRecord:
+# SportyBet writes the line into each outcome's desc: "Over 2.5", "Home (-0.5)", "Home (0:1)",
+# "Home & Under 1.5", and some combos name the teams: "Arsenal/draw & over 1.5".
+HANDICAP_IN_DESC = re.compile(r"\s*\((?:[+-]?\d+(?:\.\d+)?|\d+:\d+)\)")
+
+
+def _team_words(header: EventRecord) -> list[tuple[str, str]]:
+    """The team names as they may appear in descs, longest first, with the word that replaces them."""
+    names = [(header.home_team, "Home"), (header.away_team, "Away")]
+    return sorted(names, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def outcome_label(desc: str, params: dict[str, str], teams: list[tuple[str, str]]) -> str:
+    """The desc with the line taken out and team names written as Home/Away: what the outcome is."""
+    label = HANDICAP_IN_DESC.sub("", desc)
+    total = params.get("total")
+    if total:
+        label = re.sub(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])", "", label)
+    for team, word in teams:
+        if team:
+            label = label.replace(team, word)
+    return " ".join(label.split())
+
+
+def _market_line(market: Any, path: str, ref: str, teams: list[tuple[str, str]]) -> MarketLineRecord:
     market = values.as_dict(BOOK, market, path, ref)
     market_id = values.ident(BOOK, market.get("id"), f"{path}.id", ref)
     specifier = market.get("specifier") or None
     params, line, hcp = parse_specifier(str(specifier), f"{path}.specifier", ref) if specifier else ((), None, None)
+    found = dict(params)
     outcomes = []
     for o, outcome in enumerate(values.as_list(BOOK, market.get("outcomes") or [], f"{path}.outcomes", ref)):
         outcome_path = f"{path}.outcomes[{o}]"
         outcome = values.as_dict(BOOK, outcome, outcome_path, ref)
+        desc = str(values.require(BOOK, outcome, "desc", outcome_path, ref))
+        active = outcome.get("isActive", 1) == 1
+        outcome_id = outcome.get("id")
         outcomes.append(
             OutcomeRecord(
-                name=str(values.require(BOOK, outcome, "desc", outcome_path, ref)),
-                odds=values.odds(BOOK, outcome.get("odds"), f"{outcome_path}.odds", ref),
-                suspended=outcome.get("isActive", 1) != 1,
+                name=desc,
+                odds=values.odds(
+                    BOOK, outcome.get("odds"), f"{outcome_path}.odds", ref, off_markers=() if active else SPORTYBET_OFF
+                ),
+                suspended=not active,
+                outcome_id=None if outcome_id is None or isinstance(outcome_id, bool) else str(outcome_id),
+                label=outcome_label(desc, found, teams),
             )
         )
     return MarketLineRecord(

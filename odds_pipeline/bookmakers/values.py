@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -49,14 +50,23 @@ def ident(book: Book, value: Any, path: str, ref: str | None = None) -> str:
     return str(value)
 
 
-def odds(book: Book, value: Any, path: str, ref: str | None = None) -> float:
-    """Decimal odds: a finite number above 1.0, given as a number or a numeric string."""
+def odds(
+    book: Book, value: Any, path: str, ref: str | None = None, *, off_markers: Collection[float] = ()
+) -> float | None:
+    """Decimal odds: a finite number above 1.0, given as a number or a numeric string.
+
+    ``off_markers`` are the values by which this book says an outcome is off (SportyBet 0.00 or
+    1.00 with isActive 0, BetPawa 0 with suspended, Bet9ja a bare 1): they give None, not an
+    error. Any other value at or below 1.0 is impossible.
+    """
     if isinstance(value, bool):
         raise InvalidOddsError(book, path, f"not a number: {value!r}", ref=ref)
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidOddsError(book, path, f"not a number: {value!r}", ref=ref) from None
+    if number in off_markers:
+        return None
     if not math.isfinite(number) or number <= 1.0:
         raise InvalidOddsError(book, path, f"impossible odds {value!r} (must be finite and above 1.0)", ref=ref)
     return number

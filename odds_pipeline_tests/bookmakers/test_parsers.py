@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,16 +32,21 @@ def _match(book: Book):
     return next(m for m in WORLD.listed_matches(book) if len(m.books) == 3)
 
 
+def _as_sent(payload):
+    """The answer as it crosses the wire: a copy the test may change (answers share the templates' parts)."""
+    return orjson.loads(orjson.dumps(payload))
+
+
 def betpawa_payload():
-    return payloads.betpawa_event(WORLD, _match(Book.BETPAWA))
+    return _as_sent(payloads.betpawa_event(WORLD, _match(Book.BETPAWA)))
 
 
 def sportybet_payload():
-    return payloads.sportybet_event(WORLD, _match(Book.SPORTYBET))["data"]
+    return _as_sent(payloads.sportybet_event(WORLD, _match(Book.SPORTYBET)))["data"]
 
 
 def bet9ja_payload():
-    return payloads.bet9ja_event(WORLD, _match(Book.BET9JA), UTC_ZONE)["D"]
+    return _as_sent(payloads.bet9ja_event(WORLD, _match(Book.BET9JA), UTC_ZONE))["D"]
 
 
 def test_the_three_books_agree_on_the_same_match() -> None:
@@ -52,7 +58,7 @@ def test_the_three_books_agree_on_the_same_match() -> None:
     assert bp.event.kickoff == sb.event.kickoff == b9.event.kickoff == match.kickoff
     assert bp.event.kickoff.tzinfo is not None
     assert (bp.problems, sb.problems, b9.problems) == ((), (), ())
-    assert len(bp.lines) > 100 and len(sb.lines) > 100 and len(b9.lines) > 100
+    assert len(bp.lines) > 60 and len(sb.lines) > 100 and len(b9.lines) > 100
     assert bp.event.tournament.country == match.tournament.country
 
 
@@ -224,7 +230,9 @@ def test_random_json_raises_only_typed_errors(book: str, payload) -> None:
     _assert_only_typed_errors(PARSERS[book][1], payload)
 
 
-def test_parsed_odds_are_always_finite_and_above_one() -> None:
+def test_parsed_odds_are_finite_and_above_one_or_off() -> None:
     for make, parse in PARSERS.values():
         for line in parse(copy.deepcopy(make())).lines:
-            assert all(math.isfinite(o.odds) and o.odds > 1.0 for o in line.outcomes)
+            for outcome in line.outcomes:
+                off = outcome.odds is None and outcome.suspended
+                assert off or (math.isfinite(outcome.odds) and outcome.odds > 1)
