@@ -94,6 +94,31 @@ def cmd_sandbox_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox_conformance(settings: Settings, args: argparse.Namespace) -> int:
+    """How closely the sandbox speaks like the books: one JSON line per book."""
+    from functools import partial
+
+    import orjson
+
+    from odds_pipeline.bench import settings_for
+    from odds_pipeline.bookmakers.palimpsest import capture_palimpsest
+    from odds_pipeline.bookmakers.registry import open_client
+    from odds_pipeline.sandbox import conformance
+    from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
+    from odds_pipeline.sandbox.templates import real_answers
+    from odds_pipeline.sandbox.world import WorldConfig
+
+    options = SandboxOptions(world=WorldConfig(seed=args.seed, follow_wall_clock=False))
+    with RunningSandbox(options) as sandbox:
+        local = settings_for(settings, sandbox.url)
+        for book in Book:
+            capture = capture_palimpsest(partial(open_client, book, local))
+            answers = [orjson.loads(raw.body) for raw in capture.events]
+            result = conformance.compare(book, real_answers(book), answers).to_json()
+            print(json.dumps({**result, "sandbox_answers": len(answers)}))
+    return 0
+
+
 def cmd_bench_fetch(settings: Settings, args: argparse.Namespace) -> int:
     from odds_pipeline.bench import bench_fetch
 
@@ -190,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--faults", default=None, help="e.g. 5xx=0.05,timeout=0.01,bet9ja.403=0.02,sportybet.down=1")
     serve.add_argument("--drift", type=float, default=0.05, help="share of prices that move per 15 world minutes")
     serve.set_defaults(handler=cmd_sandbox_serve)
+    conform = sandbox_commands.add_parser(
+        "conformance", help="the JSON paths and types of the sandbox's answers against the books' real ones"
+    )
+    conform.add_argument("--seed", type=int, default=7)
+    conform.set_defaults(handler=cmd_sandbox_conformance)
 
     explain = commands.add_parser("map", help="map every market line of one saved full-event answer, or say why not")
     explain.add_argument("book", choices=[b.value for b in Book])

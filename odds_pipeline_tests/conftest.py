@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,12 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from odds_pipeline.bookmakers.palimpsest import PalimpsestCapture, capture_palimpsest
+from odds_pipeline.bookmakers.registry import open_client
+from odds_pipeline.domain import Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
+from odds_pipeline.settings import Settings
 from odds_pipeline.storage import migrations
 from odds_pipeline.storage.database import (
     EmbeddedServer,
@@ -86,3 +91,15 @@ def sandbox() -> Iterator[RunningSandbox]:
     """The sandbox on a free loopback port, for the whole session."""
     with RunningSandbox(SandboxOptions(world=WorldConfig(seed=11, follow_wall_clock=False), hang_s=5.0)) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def sandbox_palimpsests(sandbox: RunningSandbox) -> dict[Book, PalimpsestCapture]:
+    """Every book's demo palimpsest from the session sandbox, fetched over HTTP by the real clients."""
+    from odds_pipeline.bench import settings_for
+
+    settings = settings_for(Settings.from_env(), sandbox.url)
+    captures = {book: capture_palimpsest(partial(open_client, book, settings)) for book in Book}
+    for capture in captures.values():
+        assert not capture.errors, capture.errors[:3]
+    return captures

@@ -1,26 +1,46 @@
-"""The world rendered as each book's JSON, in the shapes of the reference document (platform-apis.md)."""
+"""The world rendered as each book's JSON: full events in the shapes of the books' real answers.
+
+A full event is its book's real answer (`templates`) with this match's ids, teams, kick-off,
+tournament and prices; markets keep their real fields, outcome ids, labels, lines and the
+book's own way of saying an outcome is off. Catalogues and lists follow the reference
+document (platform-apis.md), for which no real answer was recorded. An answer shares its
+unchanged parts with the templates: serialize it, never change it in place.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from odds_pipeline.domain import Book
-from odds_pipeline.sandbox.inventory import LineKind
-from odds_pipeline.sandbox.world import MatchSpec, PricedLine, World, unit
+from odds_pipeline.sandbox import templates
+from odds_pipeline.sandbox.templates import AWAY, HOME, MarketTemplate
+from odds_pipeline.sandbox.world import EPOCH, ORIGIN, MatchSpec, World, mix
 
 BETPAWA_PAGE_MAX = 100
 SPORTYBET_OK = 10000
 SPORTYBET_NOT_FOUND = 19004
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch_ms(epoch: int) -> int:
+    return int((ORIGIN + epoch * EPOCH).timestamp() * 1000)
+
+
+def _named(node: Any, home: str, away: str) -> Any:
+    """The template's JSON with its team markers replaced by this match's names."""
+    if isinstance(node, str):
+        return node.replace(HOME, home).replace(AWAY, away)
+    if isinstance(node, list):
+        return [_named(v, home, away) for v in node]
+    if isinstance(node, dict):
+        return {k: _named(v, home, away) for k, v in node.items()}
+    return node
 
 
 # --- BetPawa ----------------------------------------------------------------------------------
@@ -47,9 +67,12 @@ def betpawa_catalogue(world: World) -> dict[str, Any]:
 
 def _betpawa_event_head(match: MatchSpec) -> dict[str, Any]:
     home, away = match.home.name_on(Book.BETPAWA), match.away.name_on(Book.BETPAWA)
-    widgets = [{"id": f"g{match.index}", "type": "GENIUSSPORTS", "retention": "PREMATCH"}]
+    widgets: list[dict[str, Any]] = [{"id": str(13_000_000 + match.index), "type": "GENIUSSPORTS", "retention": None}]
     if match.sportradar_id:
-        widgets.insert(0, {"id": match.sportradar_id, "type": "SPORTRADAR", "retention": "PREMATCH"})
+        widgets[:0] = [
+            {"id": match.sportradar_id, "type": "SPORTRADAR", "retention": "PREMATCH"},
+            {"id": match.sportradar_id, "type": "SPORTRADAR", "retention": "INPLAY"},
+        ]
     return {
         "id": match.betpawa_id,
         "name": f"{home} - {away}",
@@ -72,49 +95,42 @@ def betpawa_event_list(world: World, competition_id: str, skip: int, take: int) 
 
 
 def betpawa_event(world: World, match: MatchSpec) -> dict[str, Any]:
-    markets: dict[str, dict[str, Any]] = {}
-    for priced in world.priced_lines(Book.BETPAWA, match):
-        template = priced.template
-        market = markets.get(template.market_id)
-        if market is None:
-            handicap_type = {LineKind.ASIAN: "ASIAN", LineKind.EUROPEAN: "EUROPEAN"}.get(template.line_kind, "")
-            market = markets[template.market_id] = {
-                "marketType": {
-                    "id": template.market_id,
-                    "name": template.name,
-                    "displayName": template.name.replace(" - ", " | "),
-                    "priority": len(markets) + 1,
-                    "tabs": list(template.tabs),
-                    "handicapType": handicap_type,
-                    "priceColumnCount": min(3, len(template.outcomes)),
-                },
-                "row": [],
-                "additionalInfo": {"boosted": False, "cashoutable": True, "twoUp": False},
-            }
-        row_number = len(market["row"])
-        is_total = template.line_kind is LineKind.TOTAL
-        formatted = None if is_total or priced.line is None else _number(priced.line)
-        market["row"].append(
-            {
-                "id": f"{match.betpawa_id}-{template.market_id}-{row_number}",
-                "handicap": row_number,
-                "formattedHandicap": formatted,
-                "prices": [
-                    {
-                        "id": f"{match.betpawa_id}-{template.market_id}-{row_number}-{i}",
-                        "name": outcome.label,
-                        "typeId": str(i),
-                        "price": outcome.odds,
-                        "suspended": outcome.suspended,
-                        "handicap": _number(priced.line) if is_total and priced.line is not None else None,
-                        "displayName": outcome.label,
-                        "additionalInfo": {"hot": False, "twoUp": False, "anyUp": "NO_UP"},
-                    }
-                    for i, outcome in enumerate(priced.outcomes)
-                ],
-            }
-        )
-    return {**_betpawa_event_head(match), "results": None, "markets": list(markets.values())}
+    now = world.now()
+    ids = count(1_400_000_000 + match.index * 2_000)
+    markets = [_betpawa_market(world, match, t, now, ids) for t in world.offered(Book.BETPAWA, match, now)]
+    return {
+        **templates.betpawa_header(),
+        **_betpawa_event_head(match),
+        "markets": markets,
+        "totalMarketCount": len(markets) + int(mix(match.index, 7) * 40),
+        "score": round(20 + mix(match.index, 8) * 60, 6),
+        "version": 1 + world.epoch(now) % 500,
+    }
+
+
+def _betpawa_market(world: World, match: MatchSpec, template: MarketTemplate, now: datetime, ids: Any) -> dict:
+    market = template.body["market"]
+    states = [world.line_state(Book.BETPAWA, match, line.key, now) for line in template.lines]
+    positions = [0] * len(template.lines)
+    rows = []
+    for row, line_index in zip(market["row"], template.body["row_lines"], strict=True):
+        state, real = states[line_index], template.lines[line_index].odds
+        prices = []
+        for price in row["prices"]:
+            position = positions[line_index]
+            positions[line_index] += 1
+            off = state.off or real[position] is None
+            prices.append(
+                {
+                    **price,
+                    "id": str(next(ids)),
+                    # BetPawa's way of saying "off": a price of 0 on a suspended outcome.
+                    "price": 0.0 if off else world.odds(state, position, real[position]),
+                    "suspended": off,
+                }
+            )
+        rows.append({**row, **({"id": str(next(ids))} if "id" in row else {}), "prices": prices})
+    return {**market, "row": rows}
 
 
 # --- SportyBet --------------------------------------------------------------------------------
@@ -150,83 +166,43 @@ def sportybet_catalogue(world: World) -> dict[str, Any]:
     return {"bizCode": SPORTYBET_OK, "message": "0#0", "data": {"sportList": [football]}}
 
 
-def sportybet_specifier(priced: PricedLine) -> str | None:
-    template, line = priced.template, priced.line
-    kind = template.line_kind
-    if kind is LineKind.TOTAL:
-        return f"total={_number(line)}"
-    if kind is LineKind.ASIAN:
-        return f"hcp={_number(line)}"
-    if kind is LineKind.EUROPEAN:
-        # European handicaps are written as a virtual head start, home goals : away goals.
-        head_start = round(abs(line))
-        return f"hcp=0:{head_start}" if line < 0 else f"hcp={head_start}:0"
-    if kind is LineKind.VARIANT:
-        return f"variant={template.variant}"
-    if kind is LineKind.TIME:
-        return "from=1|to=10"
-    if kind is LineKind.PLAYER:
-        return f"player=sr:player:{900_000 + round(line)}"
-    if kind is LineKind.INDEX:
-        return f"variant=sr:line:{round(line)}"
-    return None
-
-
-def _sportybet_market(match: MatchSpec, priced: PricedLine, seed: int) -> dict[str, Any]:
-    template = priced.template
-    market: dict[str, Any] = {
-        "id": template.market_id,
-        "product": 3,
-        "desc": template.name,
-        "status": 0,
-        "banned": False,
-        "marketGuide": template.name,
-        "favourite": 0,
-        "marketExtendVOS": [],
-        "earlyPayoutMarkets": [],
-        "outcomes": [
-            {
-                "id": str(i + 1),
-                "desc": outcome.label,
-                "odds": f"{outcome.odds:.2f}",
-                "probability": f"{1 / outcome.odds:.10f}",
-                "voidProbability": "0E-10",
-                "isActive": 0 if outcome.suspended else 1,
-                "cashOutIsActive": 1,
-            }
-            for i, outcome in enumerate(priced.outcomes)
-        ],
-    }
-    specifier = sportybet_specifier(priced)
-    if specifier is not None:
-        market["specifier"] = specifier
-    # The reference found these fields missing on some markets; leave them out here and there too.
-    if unit(seed, "sb-optional", match.index, template.market_id, priced.line) >= 0.1:
-        market.update(
-            group="Main",
-            groupId="1001",
-            title=template.name,
-            name=template.name,
-            farNearOdds=0,
-            sourceType="BET_RADAR",
-            lastOddsChangeTime=int(match.kickoff.timestamp() * 1000) - 3_600_000,
-        )
-    return market
+def _sportybet_markets(world: World, match: MatchSpec, template: MarketTemplate, now: datetime) -> list[dict]:
+    """The market's objects, one per line, priced for this match."""
+    body = template.body
+    if template.names_teams:
+        body = _named(body, match.home.name_on(Book.SPORTYBET), match.away.name_on(Book.SPORTYBET))
+    objects = []
+    for market, line in zip(body, template.lines, strict=True):
+        state = world.line_state(Book.SPORTYBET, match, line.key, now)
+        outcomes = []
+        for position, outcome in enumerate(market["outcomes"]):
+            real = line.odds[position]
+            if state.off or real is None:
+                # SportyBet's way of saying "off": odds "0.00" on an inactive outcome.
+                outcomes.append({**outcome, "odds": "0.00", "isActive": 0})
+                continue
+            odds = world.odds(state, position, real)
+            # SportyBet's probability is its own fair price: it moves with the odds.
+            probability = min(1.0, float(outcome.get("probability") or 0) * real / odds)
+            outcomes.append({**outcome, "odds": f"{odds:.2f}", "isActive": 1, "probability": f"{probability:.10f}"})
+        priced = {**market, "outcomes": outcomes}
+        if "lastOddsChangeTime" in market:
+            priced["lastOddsChangeTime"] = _epoch_ms(state.changed_at)
+        objects.append(priced)
+    return objects
 
 
 def _sportybet_event_head(match: MatchSpec) -> dict[str, Any]:
     tournament = match.tournament
+    home_id, away_id = 5000 + match.index * 2, 5001 + match.index * 2
     return {
         "eventId": match.sportybet_id,
         "gameId": str(20_000 + match.index),
-        "productStatus": "0#0",
         "estimateStartTime": int(match.kickoff.timestamp() * 1000),
-        "status": 0,
-        "matchStatus": "Not start",
-        "homeTeamId": f"sr:competitor:{5000 + match.index * 2}",
+        "homeTeamId": f"sr:competitor:{home_id}",
         "homeTeamName": match.home.name_on(Book.SPORTYBET),
-        "awayTeamId": f"sr:competitor:{5001 + match.index * 2}",
         "awayTeamName": match.away.name_on(Book.SPORTYBET),
+        "awayTeamId": f"sr:competitor:{away_id}",
         "sport": {
             "id": "sr:sport:1",
             "name": "Football",
@@ -239,17 +215,37 @@ def _sportybet_event_head(match: MatchSpec) -> dict[str, Any]:
     }
 
 
+def _sportybet_event_data(match: MatchSpec, markets: list[dict[str, Any]]) -> dict[str, Any]:
+    head = _sportybet_event_head(match)
+    home_id, away_id = (head[k].removeprefix("sr:competitor:") for k in ("homeTeamId", "awayTeamId"))
+    return {
+        **templates.sportybet_header(),
+        **head,
+        "markets": markets,
+        "homeTeamIcon": f"https://sandbox.invalid/icons/{home_id}.png",
+        "awayTeamIcon": f"https://sandbox.invalid/icons/{away_id}.png",
+        "topicId": 44_000_000 + match.index,
+        "fixtureVenue": {"name": f"{match.home.base} Stadium"},
+        "eventSource": {
+            "preMatchSource": {"sourceType": "BET_RADAR", "sourceId": match.sportybet_id},
+            "liveSource": {"sourceType": "BET_RADAR", "sourceId": match.sportybet_id},
+        },
+    }
+
+
 def sportybet_pc_events(world: World, tournament_ids: list[str], market_ids: set[str]) -> dict[str, Any]:
+    now = world.now()
     groups = []
     for tournament_id in tournament_ids:
-        matches = [m for m in world.listed_matches(Book.SPORTYBET) if m.tournament.sportybet_id == tournament_id]
+        matches = [m for m in world.listed_matches(Book.SPORTYBET, now) if m.tournament.sportybet_id == tournament_id]
         matches.sort(key=lambda m: (m.kickoff, m.index))
         events = []
         for match in matches:
             inline = [
-                _sportybet_market(match, p, world.config.seed)
-                for p in world.priced_lines(Book.SPORTYBET, match)
-                if p.template.market_id in market_ids
+                market
+                for template in world.offered(Book.SPORTYBET, match, now)
+                if template.market_id in market_ids
+                for market in _sportybet_markets(world, match, template, now)
             ]
             events.append({**_sportybet_event_head(match), "markets": inline})
         groups.append({"id": tournament_id, "events": events})
@@ -257,12 +253,9 @@ def sportybet_pc_events(world: World, tournament_ids: list[str], market_ids: set
 
 
 def sportybet_event(world: World, match: MatchSpec) -> dict[str, Any]:
-    markets = [_sportybet_market(match, p, world.config.seed) for p in world.priced_lines(Book.SPORTYBET, match)]
-    return {
-        "bizCode": SPORTYBET_OK,
-        "message": "0#0",
-        "data": {**_sportybet_event_head(match), "markets": markets},
-    }
+    now = world.now()
+    markets = [m for t in world.offered(Book.SPORTYBET, match, now) for m in _sportybet_markets(world, match, t, now)]
+    return {"bizCode": SPORTYBET_OK, "message": "0#0", "data": _sportybet_event_data(match, markets)}
 
 
 def sportybet_failure(message: str, biz_code: int = SPORTYBET_NOT_FOUND) -> dict[str, Any]:
@@ -290,23 +283,20 @@ def bet9ja_catalogue(world: World) -> dict[str, Any]:
     return {"R": "OK", "D": {"PAL": {"1": soccer, "2": basketball}}}
 
 
-def bet9ja_param(priced: PricedLine) -> str | None:
-    kind, line = priced.template.line_kind, priced.line
-    if kind in (LineKind.TOTAL, LineKind.ASIAN, LineKind.EUROPEAN, LineKind.INDEX, LineKind.PLAYER):
-        return _number(line)
-    return None
+def _bet9ja_price(odds: float) -> str:
+    """Bet9ja's way of writing a price: "1.5", "4", "11.75"."""
+    return f"{odds:.2f}".rstrip("0").rstrip(".")
 
 
-def _bet9ja_odds(lines: list[PricedLine]) -> dict[str, str]:
-    odds: dict[str, str] = {}
-    for priced in lines:
-        param = bet9ja_param(priced)
-        prefix = f"S_{priced.template.market_id}" + (f"@{param}" if param is not None else "")
-        for outcome in priced.outcomes:
-            if outcome.suspended:
-                continue  # Bet9ja has no suspension flag: a suspended selection is simply absent
-            odds[f"{prefix}_{outcome.label}"] = f"{outcome.odds:.2f}"
-    return odds
+def _bet9ja_odds(world: World, match: MatchSpec, template: MarketTemplate, now: datetime, into: dict) -> None:
+    for (param, suffixes), line in zip(template.body["params"], template.lines, strict=True):
+        state = world.line_state(Book.BET9JA, match, line.key, now)
+        prefix = f"S_{template.market_id}" + ("" if param is None else f"@{param}")
+        for position, suffix in enumerate(suffixes):
+            real = line.odds[position]
+            # Bet9ja's way of saying "off": a bare "1".
+            off = state.off or real is None
+            into[f"{prefix}_{suffix}"] = "1" if off else _bet9ja_price(world.odds(state, position, real))
 
 
 def _bet9ja_start(match: MatchSpec, zone: ZoneInfo) -> str:
@@ -315,7 +305,7 @@ def _bet9ja_start(match: MatchSpec, zone: ZoneInfo) -> str:
 
 def _bet9ja_event_head(match: MatchSpec, zone: ZoneInfo) -> dict[str, Any]:
     return {
-        "ID": match.bet9ja_id,
+        "ID": int(match.bet9ja_id),
         "C": match.bet9ja_code,
         "EXTID": match.sportradar_id or "",
         "DS": f"{match.home.name_on(Book.BET9JA)} - {match.away.name_on(Book.BET9JA)}",
@@ -327,41 +317,47 @@ def _bet9ja_event_head(match: MatchSpec, zone: ZoneInfo) -> dict[str, Any]:
 def bet9ja_group_events(world: World, group_id: str, zone: ZoneInfo) -> dict[str, Any] | None:
     if not any(t.bet9ja_group_id == group_id for t in world.tournaments):
         return None
-    matches = [m for m in world.listed_matches(Book.BET9JA) if m.tournament.bet9ja_group_id == group_id]
+    now = world.now()
+    matches = [m for m in world.listed_matches(Book.BET9JA, now) if m.tournament.bet9ja_group_id == group_id]
     matches.sort(key=lambda m: (m.kickoff, m.index))
     events = []
     for match in matches:
-        main = world.priced_lines(Book.BET9JA, match, only={"1X2"})
-        events.append({**_bet9ja_event_head(match, zone), "O": _bet9ja_odds(main)})
+        odds: dict[str, str] = {}
+        for template in world.offered(Book.BET9JA, match, now):
+            if template.market_id == "1X2":
+                _bet9ja_odds(world, match, template, now, odds)
+        events.append({**_bet9ja_event_head(match, zone), "O": odds})
     return {"R": "OK", "D": {"E": events}}
 
 
 def bet9ja_event(world: World, match: MatchSpec, zone: ZoneInfo) -> dict[str, Any]:
-    lines = world.priced_lines(Book.BET9JA, match)
-    metadata: dict[str, dict[str, Any]] = {}
-    for priced in lines:
-        template = priced.template
-        metadata.setdefault(
-            template.market_id,
-            {
-                "ID": f"S_{template.market_id}",
-                "DS": template.name,
-                "GCAT": "POPULAR" if template.shared_key.startswith("m") else "OTHER",
-                "MARKETID": str(int(unit("marketid", template.market_id) * 100_000)),
-                "SGN": [o.canonical.replace("_", " ").title() for o in template.outcomes],
-                "SGNK": [o.label for o in template.outcomes],
-            },
-        )
+    now = world.now()
+    odds: dict[str, str] = {}
+    descriptions, lines_offered = [], {}
+    for template in world.offered(Book.BET9JA, match, now):
+        _bet9ja_odds(world, match, template, now, odds)
+        if template.body["MK"] is not None:
+            descriptions.append(template.body["MK"])
+        if template.body["AUX"] is not None:
+            lines_offered[f"S_{template.market_id}"] = template.body["AUX"]
     tournament = match.tournament
+    start = _bet9ja_start(match, zone)
     return {
         "R": "OK",
         "D": {
+            **templates.bet9ja_header(),
             **_bet9ja_event_head(match, zone),
+            "ENDVISIBILITYDATE": start,
+            "GID": int(tournament.bet9ja_group_id),
             "GN": tournament.name_on(Book.BET9JA),
-            "GID": tournament.bet9ja_group_id,
             "SG": tournament.country,
-            "O": _bet9ja_odds(lines),
-            "MK": list(metadata.values()),
+            "SGID": int(tournament.bet9ja_sport_group_id),
+            "SPORTCAST_FIXTURE_ID": str(500_000 + match.index),
+            "PLAYER_EID": 9_000_000 + match.index,
+            "O": odds,
+            "AUX": lines_offered,
+            "MK": descriptions,
+            "MKNUM": len(descriptions),
         },
     }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +22,7 @@ from starlette.routing import Route
 from odds_pipeline.domain import Book
 from odds_pipeline.sandbox import payloads
 from odds_pipeline.sandbox.faults import Fault, FaultPlan, FaultSpecError
-from odds_pipeline.sandbox.world import World, WorldConfig
+from odds_pipeline.sandbox.world import MatchSpec, World, WorldConfig
 
 BETPAWA_BRAND = "betpawa-nigeria"
 SLOW_EXTRA_S = 1.0
@@ -30,6 +32,13 @@ SHAPE_DRIFT = {
     Book.SPORTYBET: ("data", "payload"),
     Book.BET9JA: ("D", "DATA"),
 }
+
+
+@dataclass(frozen=True)
+class Packed:
+    """An answer already serialized and gzip-compressed, as a book's server sends it."""
+
+    gzipped: bytes
 
 
 @dataclass
@@ -50,12 +59,22 @@ class Sandbox:
         self.faults = FaultPlan.parse(options.faults, seed=options.world.seed)
         self.bet9ja_zone = ZoneInfo(options.bet9ja_timezone)
         self.requests: Counter[tuple[str, str]] = Counter()
+        self._events: dict[tuple[Book, int], tuple[int, Packed]] = {}  # the latest epoch's answer per event
         self.faults_injected: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def answer(self, book: Book, endpoint: str, render: Any) -> Response:
+    def packed_event(self, book: Book, match: MatchSpec, build: Callable[[], Any]) -> Packed:
+        """A full event's answer, rendered once per world epoch: prices only move between epochs."""
+        epoch = self.world.epoch(self.world.now())
+        cached = self._events.get((book, match.index))
+        if cached is None or cached[0] != epoch:
+            cached = (epoch, Packed(gzip.compress(orjson.dumps(build()), compresslevel=1, mtime=0)))
+            self._events[(book, match.index)] = cached
+        return cached[1]
+
+    async def answer(self, request: Request, book: Book, endpoint: str, render: Any) -> Response:
         """Count the request, wait the configured latency, inject a fault or render the payload."""
         with self._lock:
             self.requests[(book.value, endpoint)] += 1
@@ -81,7 +100,12 @@ class Sandbox:
         result = render()
         if isinstance(result, Response):
             return result
-        body = orjson.dumps(result)
+        if isinstance(result, Packed):
+            if fault is None and "gzip" in request.headers.get("accept-encoding", ""):
+                return Response(result.gzipped, media_type="application/json", headers={"content-encoding": "gzip"})
+            body = gzip.decompress(result.gzipped)
+        else:
+            body = orjson.dumps(result)
         if fault is Fault.MALFORMED:
             body = body[: max(1, len(body) // 2)]
         elif fault is Fault.SHAPE_DRIFT:
@@ -111,8 +135,8 @@ class Sandbox:
         if (denied := self._betpawa_brand_missing(request)) is not None:
             return denied
         if request.path_params["category_id"] != "2":
-            return await self.answer(Book.BETPAWA, "catalogue", lambda: {"withRegions": []})
-        return await self.answer(Book.BETPAWA, "catalogue", lambda: payloads.betpawa_catalogue(self.world))
+            return await self.answer(request, Book.BETPAWA, "catalogue", lambda: {"withRegions": []})
+        return await self.answer(request, Book.BETPAWA, "catalogue", lambda: payloads.betpawa_catalogue(self.world))
 
     async def betpawa_event_list(self, request: Request) -> Response:
         if (denied := self._betpawa_brand_missing(request)) is not None:
@@ -124,7 +148,7 @@ class Sandbox:
         except (KeyError, IndexError, TypeError, ValueError):
             return JSONResponse({"message": "invalid query"}, status_code=400)
         return await self.answer(
-            Book.BETPAWA, "events", lambda: payloads.betpawa_event_list(self.world, competition, skip, take)
+            request, Book.BETPAWA, "events", lambda: payloads.betpawa_event_list(self.world, competition, skip, take)
         )
 
     async def betpawa_event(self, request: Request) -> Response:
@@ -135,9 +159,9 @@ class Sandbox:
             match = self.world.find(Book.BETPAWA, request.path_params["event_id"])
             if match is None:
                 return JSONResponse({"message": "event not found"}, status_code=404)
-            return payloads.betpawa_event(self.world, match)
+            return self.packed_event(Book.BETPAWA, match, lambda: payloads.betpawa_event(self.world, match))
 
-        return await self.answer(Book.BETPAWA, "event", render)
+        return await self.answer(request, Book.BETPAWA, "event", render)
 
     @staticmethod
     def _betpawa_brand_missing(request: Request) -> Response | None:
@@ -150,8 +174,10 @@ class Sandbox:
     async def sportybet_catalogue(self, request: Request) -> Response:
         sport = request.query_params.get("sportId")
         if sport != "sr:sport:1":
-            return await self.answer(Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_failure("unknown sport"))
-        return await self.answer(Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_catalogue(self.world))
+            return await self.answer(
+                request, Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_failure("unknown sport")
+            )
+        return await self.answer(request, Book.SPORTYBET, "catalogue", lambda: payloads.sportybet_catalogue(self.world))
 
     async def sportybet_pc_events(self, request: Request) -> Response:
         try:
@@ -160,9 +186,10 @@ class Sandbox:
             market_ids = set(str(body[0].get("marketId", "")).split(","))
         except (ValueError, KeyError, IndexError, TypeError):
             return await self.answer(
-                Book.SPORTYBET, "events", lambda: payloads.sportybet_failure("invalid request", 4000)
+                request, Book.SPORTYBET, "events", lambda: payloads.sportybet_failure("invalid request", 4000)
             )
         return await self.answer(
+            request,
             Book.SPORTYBET,
             "events",
             lambda: payloads.sportybet_pc_events(self.world, tournament_ids, market_ids),
@@ -174,14 +201,14 @@ class Sandbox:
             match = self.world.find(Book.SPORTYBET, event_id) if event_id.startswith("sr:match:") else None
             if match is None:
                 return payloads.sportybet_failure("Event does not exist")
-            return payloads.sportybet_event(self.world, match)
+            return self.packed_event(Book.SPORTYBET, match, lambda: payloads.sportybet_event(self.world, match))
 
-        return await self.answer(Book.SPORTYBET, "event", render)
+        return await self.answer(request, Book.SPORTYBET, "event", render)
 
     # --- Bet9ja ----------------------------------------------------------------------------
 
     async def bet9ja_catalogue(self, request: Request) -> Response:
-        return await self.answer(Book.BET9JA, "catalogue", lambda: payloads.bet9ja_catalogue(self.world))
+        return await self.answer(request, Book.BET9JA, "catalogue", lambda: payloads.bet9ja_catalogue(self.world))
 
     async def bet9ja_group_events(self, request: Request) -> Response:
         group_id = request.query_params.get("GROUPID", "")
@@ -189,16 +216,17 @@ class Sandbox:
         def render() -> Any:
             return payloads.bet9ja_group_events(self.world, group_id, self.bet9ja_zone) or payloads.bet9ja_not_found()
 
-        return await self.answer(Book.BET9JA, "events", render)
+        return await self.answer(request, Book.BET9JA, "events", render)
 
     async def bet9ja_event(self, request: Request) -> Response:
         def render() -> Any:
             match = self.world.find(Book.BET9JA, request.query_params.get("EVENTID", ""))
             if match is None:
                 return payloads.bet9ja_not_found()
-            return payloads.bet9ja_event(self.world, match, self.bet9ja_zone)
+            zone = self.bet9ja_zone
+            return self.packed_event(Book.BET9JA, match, lambda: payloads.bet9ja_event(self.world, match, zone))
 
-        return await self.answer(Book.BET9JA, "event", render)
+        return await self.answer(request, Book.BET9JA, "event", render)
 
     # --- control ---------------------------------------------------------------------------
 

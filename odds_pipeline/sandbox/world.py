@@ -1,29 +1,28 @@
 """One deterministic synthetic football world, seen through three books.
 
 Everything follows from (seed, scale, anchor): tournaments, matches with SportRadar ids, which
-book lists which match, team-name spellings, and every price at every moment of world time.
-Prices come from a goal model per match (true probabilities) and a margin per book; a share of
-prices moves every 15 minutes of world time.
+book lists which match, team-name spellings, which markets each book offers on each match, and
+every price at every moment of world time. A price is the book's real price for that outcome
+(`templates`), moved by a spread of its own per match and by drift: a share of prices moves every
+15 minutes of world time, and a share of lines is off at any moment.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
 
 from odds_pipeline.domain import Book
-from odds_pipeline.sandbox.inventory import Family, LineKind, MarketTemplate, templates_for
+from odds_pipeline.sandbox.templates import MarketTemplate, templates_for
 
 EPOCH = timedelta(minutes=15)
 LISTING_HORIZON = timedelta(days=4)
 NEAR_KICKOFF = timedelta(hours=24)
-BOOK_MARGIN = {Book.BETPAWA: 0.060, Book.SPORTYBET: 0.055, Book.BET9JA: 0.070}
-EXOTIC_MARGIN_FACTOR = 2.0
+MATCH_SPREAD = 0.06  # each match's prices lie within ±3% of the real ones
+DRIFT_SPREAD = 0.04  # a move takes a price within ±2% of its match level
 
 
 class Scale(StrEnum):
@@ -137,8 +136,6 @@ class MatchSpec:
     kickoff: datetime
     home: Team
     away: Team
-    home_goals: float  # expected goals (Poisson means) of the goal model
-    away_goals: float
     books: frozenset[Book]
 
     @property
@@ -164,39 +161,15 @@ class MatchSpec:
             Book.BET9JA: self.bet9ja_id,
         }[book]
 
-    @cached_property
-    def result_probabilities(self) -> tuple[float, float, float]:
-        home = _poisson(self.home_goals)
-        away = _poisson(self.away_goals)
-        p_home = sum(home[h] * away[a] for h in range(len(home)) for a in range(len(away)) if h > a)
-        p_draw = sum(home[g] * away[g] for g in range(min(len(home), len(away))))
-        return p_home, p_draw, 1.0 - p_home - p_draw
-
-    def over_probability(self, line: float) -> float:
-        total = _poisson(self.home_goals + self.away_goals)
-        return sum(p for goals, p in enumerate(total) if goals > line)
-
-    @property
-    def btts_probability(self) -> float:
-        return (1 - math.exp(-self.home_goals)) * (1 - math.exp(-self.away_goals))
-
-
-def _poisson(mean: float, top: int = 12) -> list[float]:
-    return [math.exp(-mean) * mean**k / math.factorial(k) for k in range(top)]
-
 
 @dataclass(frozen=True)
-class PricedOutcome:
-    label: str
-    odds: float
-    suspended: bool
+class LineState:
+    """A line of one book on one match at one epoch: what its prices are drawn from, and whether it is off."""
 
-
-@dataclass(frozen=True)
-class PricedLine:
-    template: MarketTemplate
-    line: float | None  # total or home handicap; the index for INDEX/PLAYER lines
-    outcomes: tuple[PricedOutcome, ...]
+    seed: int
+    epoch: int
+    changed_at: int  # the latest epoch at or before ``epoch`` in which its prices moved
+    off: bool
 
 
 @dataclass
@@ -281,8 +254,6 @@ class World:
                     kickoff=kickoff,
                     home=home,
                     away=away,
-                    home_goals=0.7 + unit(seed, "lh", m) * 1.5,
-                    away_goals=0.5 + unit(seed, "la", m) * 1.3,
                     books=self._books_of(m, has_sportradar),
                 )
             )
@@ -335,77 +306,41 @@ class World:
         # that have moved since, as a bookmaker would, instead of the same prices again.
         return (now - ORIGIN) // EPOCH
 
-    def priced_lines(
-        self, book: Book, match: MatchSpec, now: datetime | None = None, only: set[str] | None = None
-    ) -> list[PricedLine]:
-        """The lines ``book`` offers for ``match`` now; ``only`` restricts them to some market ids."""
-        now = now or self.now()
-        epoch = self.epoch(now)
-        near = match.kickoff - now <= NEAR_KICKOFF
+    def offered(self, book: Book, match: MatchSpec, now: datetime | None = None) -> list[MarketTemplate]:
+        """The markets ``book`` offers on ``match`` in this epoch, in the order of its real answer."""
+        near = match.kickoff - floor_to_window(now or self.now()) <= NEAR_KICKOFF
         seed = self.config.seed
-        lines: list[PricedLine] = []
-        for template in templates_for(book):
-            if only is not None and template.market_id not in only:
-                continue
-            if template.near_kickoff_only and not near:
-                continue
-            if (
-                template.presence < 1.0
-                and unit(seed, "offered", match.index, book, template.market_id) >= template.presence
-            ):
-                continue
-            values: tuple[float | None, ...]
-            if template.line_kind in (LineKind.NONE, LineKind.VARIANT, LineKind.TIME):
-                values = (None,)
-            else:
-                values = template.line_candidates[: template.lines_per_event]
-            for value in values:
-                lines.append(self._price(book, match, template, value, epoch))
-        return lines
+        return [
+            template
+            for template in templates_for(book)
+            if (near or not template.near_kickoff_only)
+            and (
+                template.presence >= 1.0
+                or unit(seed, "offered", match.index, book, template.market_id) < template.presence
+            )
+        ]
 
-    def _price(
-        self, book: Book, match: MatchSpec, template: MarketTemplate, line: float | None, epoch: int
-    ) -> PricedLine:
-        line_hash = key_hash(self.config.seed, book, match.index, template.market_id, line)
-        probabilities = self._true_probabilities(match, template, line)
-        margin = BOOK_MARGIN[book] * (1 if template.family is not Family.GENERIC else EXOTIC_MARGIN_FACTOR)
-        changed_at = self._last_change(line_hash, epoch)
-        suspended = mix(line_hash, 1_000_000 + epoch) < self.config.suspend_share
-        outcomes = []
-        for i, (outcome, p) in enumerate(zip(template.outcomes, probabilities, strict=True)):
-            drift = 1 + 0.08 * (mix(line_hash, changed_at * 64 + i) - 0.5)
-            odds = max(1.01, round(drift / (p * (1 + margin)), 2))
-            outcomes.append(PricedOutcome(outcome.label, odds, suspended))
-        return PricedLine(template, line, tuple(outcomes))
+    def line_state(self, book: Book, match: MatchSpec, key: str, now: datetime | None = None) -> LineState:
+        epoch = self.epoch(now or self.now())
+        line_seed = key_hash(self.config.seed, book, match.index, key)
+        off = mix(line_seed, 1_000_000 + epoch) < self.config.suspend_share
+        return LineState(line_seed, epoch, self._last_change(line_seed, epoch), off)
 
-    def _last_change(self, line_hash: int, epoch: int) -> int:
-        """The latest epoch at or before ``epoch`` in which this price moved."""
+    @staticmethod
+    def odds(state: LineState, position: int, real: float) -> float:
+        """The price of the line's outcome at ``position``, from the book's real price for it."""
+        level = 1 + MATCH_SPREAD * (mix(state.seed, position) - 0.5)
+        drift = 1 + DRIFT_SPREAD * (mix(state.seed, state.changed_at * 64 + position + 1) - 0.5)
+        return max(1.01, round(real * level * drift, 2))
+
+    def _last_change(self, line_seed: int, epoch: int) -> int:
+        """The latest epoch at or before ``epoch`` in which this line's prices moved."""
         share = self.config.drift_share
         if share <= 0:
             return 0
         period = max(1, round(1 / share))
-        offset = int(mix(line_hash, -1) * period)
+        offset = int(mix(line_seed, -1) * period)
         return epoch - ((epoch + offset) % period)
-
-    def _true_probabilities(self, match: MatchSpec, template: MarketTemplate, line: float | None) -> list[float]:
-        labels = [o.canonical for o in template.outcomes]
-        if template.family is Family.RESULT and labels == ["home", "draw", "away"]:
-            return list(match.result_probabilities)
-        if template.family is Family.DOUBLE_CHANCE:
-            home, draw, away = match.result_probabilities
-            pairs = {"home_draw": home + draw, "draw_away": draw + away, "home_away": home + away}
-            if set(labels) <= set(pairs):
-                return [pairs[label] for label in labels]
-        if template.family is Family.TOTAL_GOALS and line is not None and labels == ["over", "under"]:
-            over = match.over_probability(line)
-            return [over, 1 - over]
-        if template.family is Family.BTTS and labels == ["yes", "no"]:
-            return [match.btts_probability, 1 - match.btts_probability]
-        # Keyed without the book, so the same market is priced alike everywhere.
-        shared = key_hash(self.config.seed, match.index, template.shared_key, line)
-        weights = [0.25 + mix(shared, sum(map(ord, c)) * 131 + len(c)) for c in labels]
-        total = sum(weights)
-        return [w / total for w in weights]
 
     # --- ground truth ------------------------------------------------------------------------
 
