@@ -106,6 +106,47 @@ def _parsed_lines(book: Book, settings: Settings) -> list[MarketLineRecord]:
     return [line for raw in capture.events for line in parse(raw).lines]
 
 
+def real_answer_figures(settings: Settings, mapper: MarketMapper) -> dict[str, Any]:
+    """Coverage where it is true: on the books' recorded answers, and agreement on the three-book match."""
+    from odds_pipeline.markets.agreement import betpawa_lines_priced, compare_event
+    from odds_pipeline.markets.explain import raw_from_file
+    from odds_pipeline.sandbox.templates import REAL_ANSWERS, REAL_DIR
+
+    parsed = {
+        (book, name): event_parser(book, settings)(raw_from_file(book, REAL_DIR / name))
+        for book in Book
+        for name in REAL_ANSWERS[book]
+    }
+    answers = {}
+    for (book, name), event in parsed.items():
+        if book is Book.BETPAWA:
+            continue
+        mapped = sum(m.ok for m in mapper.map_many(event.lines))
+        answers[name.removesuffix(".json")] = {
+            "lines": len(event.lines),
+            "mapped": mapped,
+            "coverage": round(mapped / len(event.lines), 4),
+        }
+    betpawa = parsed[(Book.BETPAWA, REAL_ANSWERS[Book.BETPAWA][0])]
+    same_match = {book: parsed[(book, REAL_ANSWERS[book][0])] for book in COMPETITORS}
+    agreement = {}
+    for book, event in same_match.items():
+        compared = [a for a in compare_event(betpawa, event, mapper) if a.compared]
+        agreement[book.value] = {
+            "compared": len(compared),
+            "within_0_05": sum(a.agrees for a in compared),
+            "max_difference": round(max(a.max_difference for a in compared), 4),
+        }
+    return {
+        "answers": answers,
+        "three_book_match": {
+            "betpawa_lines": len(betpawa.lines),
+            "priced_by_a_competitor": round(betpawa_lines_priced(betpawa, same_match.values(), mapper), 4),
+            "agreement": agreement,
+        },
+    }
+
+
 def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
     """Map every line of each competitor's full palimpsest; only the mapping is timed."""
     with sandbox_process(scale, 0.0, seed) as url:
@@ -129,6 +170,7 @@ def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
         },
         "lines_per_s": round(total / elapsed),
         "top_unmapped": [[*key, count] for key, count in unmapped.most_common(10)],
+        "real": real_answer_figures(settings, mapper),
     }
 
 

@@ -31,6 +31,7 @@ class LineKind(StrEnum):
     TOTAL = "total"  # an over/under threshold
     ASIAN = "asian"  # 2-way handicap, as the home side's handicap
     EUROPEAN = "european"  # 3-way handicap (whole goals), as the home side's handicap
+    NUMBER = "number"  # a count that names the bet: the goal of "next goal N"
 
 
 class Carrier(StrEnum):
@@ -43,6 +44,7 @@ class Carrier(StrEnum):
     VARIANT = "variant"  # SportyBet variant=sr:exact_goals:6+: names the outcome set, carries no line
     PARAMS = "params"  # exact specifier values required, e.g. from=1|to=10
     FIXED = "fixed"  # no specifier: the bet is a fixed line of the entry, e.g. "to score" = over 0.5
+    GOAL_NUMBER = "goal_number"  # SportyBet goalnr=N: the N-th goal
     AS_SENT = "as_sent"  # user mappings of new markets: whatever line the book sent, if any
 
 
@@ -50,7 +52,18 @@ class OutcomeSet(StrEnum):
     """Whether the outcomes of a line partition the result space (then a margin means something)."""
 
     EXCLUSIVE = "exclusive"
-    OVERLAPPING = "overlapping"  # e.g. Double Chance: each result wins two of three outcomes
+    DOUBLE = "double"  # every result wins exactly two outcomes: Double Chance and its combos
+    OVERLAPPING = "overlapping"  # outcomes overlap freely: goal ranges, early payouts
+
+
+class Evidence(StrEnum):
+    """Why a source is believed to carry its entry's bet."""
+
+    CHECKED = "checked"  # de-margined, it agrees with BetPawa's own prices on the recorded three-book match
+    REFERENCE = "reference"  # the reference registry's; BetPawa does not offer it on the recorded match
+    INFERRED = "inferred"  # by logic or key naming: no recorded answer to check it on
+    DISAGREES = "disagrees"  # the same bet by its labels, but its prices disagree on the match: not mapped
+    USER = "user"  # a user mapping: someone vouched for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +79,12 @@ class Source:
     book: Book
     market: str  # SportyBet market id, or Bet9ja key without S_ (e.g. "OU")
     carrier: Carrier
-    outcomes: Mapping[str, str]  # the book's label → canonical outcome id
+    outcomes: Mapping[str, str]  # the book's label (without its line) → canonical outcome id
     params: Mapping[str, str] = field(default_factory=dict)  # for Carrier.PARAMS
-    fixed_line: float | None = None  # for Carrier.FIXED
-    verified: bool = True  # False: inferred from key naming, not from a response with names
+    fixed_line: float | None = None  # for Carrier.FIXED and Carrier.PARAMS
+    outcome_ids: Mapping[str, str] = field(default_factory=dict)  # SportyBet's SportRadar outcome id → outcome
+    evidence: Evidence = Evidence.REFERENCE
+    note: str | None = None  # what the evidence showed, when there is more to say
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +106,9 @@ class CatalogueEntry:
         return {
             LineKind.NONE: "none",
             LineKind.TOTAL: "price_handicap",
-            LineKind.ASIAN: "row_handicap",
+            LineKind.ASIAN: "home_price_handicap",
             LineKind.EUROPEAN: "row_handicap",
+            LineKind.NUMBER: "row_handicap",
         }[self.line_kind]
 
     def betpawa_name(self, outcome_id: str) -> str | None:
@@ -120,8 +136,10 @@ class CatalogueEntry:
                     "carrier": s.carrier.value,
                     "outcomes": dict(s.outcomes),
                     **({"params": dict(s.params)} if s.params else {}),
+                    **({"outcome_ids": dict(s.outcome_ids)} if s.outcome_ids else {}),
                     **({"fixed_line": s.fixed_line} if s.fixed_line is not None else {}),
-                    **({} if s.verified else {"verified": False}),
+                    "evidence": s.evidence.value,
+                    **({"note": s.note} if s.note else {}),
                 }
                 for s in self.sources
             ],
@@ -147,7 +165,9 @@ class CatalogueEntry:
                     outcomes=dict(s["outcomes"]),
                     params=dict(s.get("params") or {}),
                     fixed_line=s.get("fixed_line"),
-                    verified=s.get("verified", True),
+                    outcome_ids=dict(s.get("outcome_ids") or {}),
+                    evidence=Evidence(s.get("evidence", "reference")),
+                    note=s.get("note"),
                 )
                 for s in data["sources"]
             ),

@@ -14,10 +14,18 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from odds_pipeline.bookmakers.records import MarketLineRecord
+from odds_pipeline.bookmakers.records import MarketLineRecord, OutcomeRecord
 from odds_pipeline.domain import Book
 from odds_pipeline.markets import margins
-from odds_pipeline.markets.catalogue import Carrier, Catalogue, CatalogueEntry, LineKind, OutcomeSet, Source
+from odds_pipeline.markets.catalogue import (
+    Carrier,
+    Catalogue,
+    CatalogueEntry,
+    Evidence,
+    LineKind,
+    OutcomeSet,
+    Source,
+)
 
 
 class MappingReason(StrEnum):
@@ -27,6 +35,7 @@ class MappingReason(StrEnum):
     UNKNOWN_PARAM = "UNKNOWN_PARAM"  # a specifier the entry does not expect (e.g. another time range)
     BAD_LINE = "BAD_LINE"  # the line is missing, malformed, or not a valid line of its kind
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"  # no outcome label is known for this market
+    UNCONFIRMED = "UNCONFIRMED"  # the same bet by its labels, but its prices disagreed with BetPawa's on record
 
 
 # When sources disagree, report the most specific reason.
@@ -34,6 +43,7 @@ REASON_ORDER = [
     MappingReason.BAD_LINE,
     MappingReason.UNKNOWN_PARAM,
     MappingReason.UNKNOWN_OUTCOME,
+    MappingReason.UNCONFIRMED,
     MappingReason.NO_BETPAWA_EQUIVALENT,
 ]
 
@@ -41,7 +51,7 @@ REASON_ORDER = [
 @dataclass(frozen=True, slots=True)
 class MappedOutcome:
     name: str  # BetPawa's label
-    odds: float
+    odds: float | None  # None: the book marks the outcome off
     suspended: bool
     source_name: str  # the book's own label
 
@@ -144,6 +154,13 @@ class _Candidate:
     entry: CatalogueEntry
     source: Source
     names: dict[str, str | None]  # normalized label → BetPawa's outcome name (None: BetPawa has no such outcome)
+    ids: dict[str, str | None]  # the book's outcome id → BetPawa's outcome name
+
+    def betpawa_name(self, book: Book, outcome: OutcomeRecord) -> str | None:
+        """By identity, never by position: the outcome's id where the catalogue knows it, else its label."""
+        if outcome.outcome_id is not None and outcome.outcome_id in self.ids:
+            return self.ids[outcome.outcome_id]
+        return self.names.get(normalize_label(book, outcome.match_label))
 
 
 class MarketMapper:
@@ -156,7 +173,9 @@ class MarketMapper:
         for entry in catalogue.entries.values():
             for source in entry.sources:
                 names = {normalize_label(source.book, k): entry.betpawa_name(v) for k, v in source.outcomes.items()}
-                self._candidates.setdefault((source.book, source.market), []).append(_Candidate(entry, source, names))
+                ids = {k: entry.betpawa_name(v) for k, v in source.outcome_ids.items()}
+                candidate = _Candidate(entry, source, names, ids)
+                self._candidates.setdefault((source.book, source.market), []).append(candidate)
 
     def map_many(self, records: Iterable[MarketLineRecord]) -> list[LineMapping]:
         return [self.map(record) for record in records]
@@ -171,12 +190,12 @@ class MarketMapper:
             return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_MARKET, "not in the catalogue"))
         failures: list[Unmapped] = []
         mapped: list[MappedLine] = []
-        claimed: set[str] = set()
+        claimed: set[int] = set()  # positions of the outcomes some candidate gave a BetPawa name
         for candidate in candidates:
             outcome = self._map_candidate(record, candidate, claimed)
             (mapped if isinstance(outcome, MappedLine) else failures).append(outcome)
         if mapped:
-            unknown = tuple(o.name for o in record.outcomes if normalize_label(record.book, o.name) not in claimed)
+            unknown = tuple(o.name for i, o in enumerate(record.outcomes) if i not in claimed)
             if unknown:  # the book splits the result space differently: no margin over a part of it
                 mapped = [replace(m, complete=False) for m in mapped]
             return LineMapping(record, mapped=tuple(mapped), unknown_outcomes=unknown)
@@ -184,22 +203,23 @@ class MarketMapper:
         return LineMapping(record, unmapped=failures[0])
 
     def _map_candidate(
-        self, record: MarketLineRecord, candidate: _Candidate, claimed: set[str]
+        self, record: MarketLineRecord, candidate: _Candidate, claimed: set[int]
     ) -> MappedLine | Unmapped:
         entry, source = candidate.entry, candidate.source
+        if entry.betpawa_id is None:
+            return Unmapped(MappingReason.NO_BETPAWA_EQUIVALENT, entry.note or entry.name)
         line = resolve_line(record, source)
         if isinstance(line, Unmapped):
             return line
+        if source.evidence is Evidence.DISAGREES:
+            return Unmapped(MappingReason.UNCONFIRMED, f"{entry.id}: {source.note or 'prices disagree with BetPawa'}")
         outcomes = []
-        for outcome in record.outcomes:
-            key = normalize_label(record.book, outcome.name)
-            name = candidate.names.get(key)
+        for position, outcome in enumerate(record.outcomes):
+            name = candidate.betpawa_name(record.book, outcome)
             if name is None:
                 continue
-            claimed.add(key)
+            claimed.add(position)
             outcomes.append(MappedOutcome(name, outcome.odds, outcome.suspended, outcome.name))
-        if entry.betpawa_id is None:
-            return Unmapped(MappingReason.NO_BETPAWA_EQUIVALENT, entry.note or entry.name)
         if not outcomes:
             labels = ", ".join(o.name for o in record.outcomes) or "none"
             return Unmapped(MappingReason.UNKNOWN_OUTCOME, f"{entry.id}: no known label among {labels}")
@@ -248,7 +268,12 @@ def resolve_line(record: MarketLineRecord, source: Source) -> float | Unmapped |
     if carrier is Carrier.PARAMS:
         if params != dict(source.params):
             return Unmapped(MappingReason.UNKNOWN_PARAM, f"{record.specifier!r} is not {dict(source.params)}")
-        return None
+        return source.fixed_line
+    if carrier is Carrier.GOAL_NUMBER:
+        goal = params.get("goalnr", "")
+        if set(params) != {"goalnr"} or not goal.isdigit() or int(goal) < 1:
+            return Unmapped(MappingReason.BAD_LINE, f"no goal number in {record.specifier!r}")
+        return float(goal)
     if record.book is Book.SPORTYBET:
         return _sportybet_line(record, carrier, params)
     return _bet9ja_line(record, carrier)

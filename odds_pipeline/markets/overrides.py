@@ -24,6 +24,7 @@ from odds_pipeline.markets.catalogue import (
     Catalogue,
     CatalogueEntry,
     CatalogueOutcome,
+    Evidence,
     LineKind,
     OutcomeSet,
     Source,
@@ -148,9 +149,10 @@ def entry_from_user_mapping(row: UserMarketMapping, base: Catalogue) -> Catalogu
             (s for s in (overridden.sources if overridden else ()) if s.book is book and s.market == market), None
         )
         if inherited:
-            sources.append(Source(book, market, inherited.carrier, labels, inherited.params, inherited.fixed_line))
+            carrier, params, fixed_line = inherited.carrier, inherited.params, inherited.fixed_line
         else:
-            sources.append(Source(book, market, Carrier.AS_SENT, labels))
+            carrier, params, fixed_line = Carrier.AS_SENT, {}, None
+        sources.append(Source(book, market, carrier, labels, params, fixed_line, evidence=Evidence.USER))
     return CatalogueEntry(
         id=row.canonical_id,
         name=row.name,

@@ -117,8 +117,51 @@ def test_reasons(record, expected):
 @pytest.mark.parametrize("market", ["60100", "60200"])
 def test_early_payout_1x2_is_never_the_plain_1x2(market):
     mapping = MAPPER.map(sportybet(market, {"Home": 1.8, "Draw": 3.9, "Away": 4.4}))
-    assert not mapping.mapped
-    assert mapping.unmapped.reason is MappingReason.NO_BETPAWA_EQUIVALENT
+    assert "3743" not in {line.betpawa_market_id for line in mapping.mapped}
+
+
+def test_1up_maps_to_betpawas_1up_and_2up_to_nothing():
+    one_up = only(sportybet("60200", {"Home": 1.66, "Draw": 3.3, "Away": 1.88}))
+    assert (one_up.betpawa_market_id, one_up.margin) == ("28000810", None)  # home and away can both win
+    assert reason(sportybet("60100", {"Home": 2.21, "Draw": 3.3, "Away": 2.71})) is MappingReason.NO_BETPAWA_EQUIVALENT
+
+
+def test_outcomes_match_by_sportradar_id_before_the_label():
+    """SportyBet's outcome id says which outcome it is, whatever its desc says."""
+    record = MarketLineRecord(
+        book=Book.SPORTYBET,
+        market_id="18",
+        market_name=None,
+        outcomes=(
+            OutcomeRecord("Plus de 2.5", 1.9, outcome_id="12"),
+            OutcomeRecord("Moins de 2.5", 1.9, outcome_id="13"),
+        ),
+        specifier="total=2.5",
+        line=2.5,
+        params=(("total", "2.5"),),
+    )
+    assert [(o.name, o.source_name) for o in only(record).outcomes] == [
+        ("Over", "Plus de 2.5"),
+        ("Under", "Moins de 2.5"),
+    ]
+
+
+def test_a_market_whose_prices_disagree_is_left_unmapped_with_its_reason():
+    mapping = MAPPER.map(bet9ja("CS1T", {"0:0": 2.76, "1:0": 4.4, "OTH": 12.25}))
+    assert mapping.unmapped.reason is MappingReason.UNCONFIRMED
+    assert "0-0" in mapping.unmapped.detail
+
+
+def test_next_goal_line_is_the_goal_number():
+    mapped = only(sportybet("8", {"Home": 1.94, "None": 11.0, "Away": 2.2}, "goalnr=1"))
+    assert (mapped.betpawa_market_id, mapped.line) == ("28000224", 1.0)
+    assert reason(sportybet("8", {"Home": 1.94, "None": 11.0, "Away": 2.2}, "goalnr=x")) is MappingReason.BAD_LINE
+    first = only(bet9ja("1STGOAL", {"1": 1.88, "X": 9.7, "2": 2.1}))
+    assert (first.betpawa_market_id, first.line, [o.name for o in first.outcomes]) == (
+        "28000224",
+        1.0,
+        ["1", "None", "2"],
+    )
 
 
 def test_outcomes_match_by_name_whatever_the_order():
