@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
+from odds_pipeline.bookmakers.errors import BookmakerError
 from odds_pipeline.bookmakers.http import BookHttp, RawResponse
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent, TournamentRecord
 from odds_pipeline.domain import Book
@@ -55,3 +59,19 @@ class BookClient(ABC):
 
     @abstractmethod
     def parse_event(self, event: RawResponse) -> ParsedEvent: ...
+
+
+def refuse(raw: RawResponse, error: BookmakerError) -> BookmakerError:
+    """``error``, carrying the answer it refuses: the answer is landed as it came, with the reason."""
+    if error.response is None:
+        error.response = replace(raw, rejected=error.summary)
+    return error
+
+
+def checked(raw: RawResponse, check: Callable[[RawResponse], Any]) -> RawResponse:
+    """The answer, once ``check`` accepts it; a refusal carries the answer (see ``refuse``)."""
+    try:
+        check(raw)
+    except BookmakerError as error:
+        raise refuse(raw, error) from None
+    return raw

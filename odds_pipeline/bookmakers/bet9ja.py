@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from odds_pipeline.bookmakers import values
-from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.base import BookClient, checked
 from odds_pipeline.bookmakers.errors import (
     BookmakerRejectedError,
     InvalidOddsError,
@@ -39,6 +39,7 @@ DEFAULT_LIMITS = ClientLimits(concurrency=15, pace_s=0.025)
 # Bet9ja says a selection is off with a bare "1": shown, but taking no bets.
 BET9JA_OFF = (1.0,)
 MAX_KEY_LENGTH = 500
+EVENT_OK = ("OK", "D")  # the reference saw both codes for a successful GetEvent
 ODDS_KEY = re.compile(r"^S_(?P<market>[A-Z0-9\-]+)(?:@(?P<param>[^_]+))?_(?P<suffix>.+)$")
 
 
@@ -84,8 +85,7 @@ class Bet9jaClient(BookClient):
             ref="GetSports",
             params=self._params(DISP=0),
         )
-        unwrap(raw)
-        return raw
+        return checked(raw, unwrap)
 
     async def event_list(self, ref: str) -> list[RawResponse]:
         raw = await self.http.request(
@@ -95,8 +95,7 @@ class Bet9jaClient(BookClient):
             ref=ref,
             params=self._params(GROUPID=ref, DISP=0, GROUPMARKETID=1),
         )
-        values.as_list(BOOK, unwrap(raw).get("E"), "D.E", ref)
-        return [raw]
+        return [checked(raw, lambda page: values.as_list(BOOK, unwrap(page).get("E"), "D.E", ref))]
 
     async def event(self, external_id: str) -> RawResponse:
         raw = await self.http.request(
@@ -106,8 +105,7 @@ class Bet9jaClient(BookClient):
             ref=external_id,
             params=self._params(EVENTID=external_id),
         )
-        unwrap(raw, accepted=("OK", "D"))  # the reference saw both codes for success here
-        return raw
+        return checked(raw, lambda answer: unwrap(answer, accepted=EVENT_OK))
 
     def list_refs(self, catalogue: RawResponse) -> list[str]:
         return [t.external_id for t in self.parse_tournaments(catalogue)]
@@ -133,7 +131,7 @@ def events_from_list(event_list: RawResponse, zone: tzinfo) -> list[EventRecord]
 
 
 def event_from_response(event: RawResponse, zone: tzinfo) -> ParsedEvent:
-    return parse_event(unwrap(event, accepted=("OK", "D")), zone, event.ref)
+    return parse_event(unwrap(event, accepted=EVENT_OK), zone, event.ref)
 
 
 def parse_catalogue(data: dict[str, Any]) -> list[TournamentRecord]:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from odds_pipeline.bookmakers import values
-from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.base import BookClient, checked
 from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, ParseError
 from odds_pipeline.bookmakers.http import BookHttp, ClientLimits, RawResponse
 from odds_pipeline.bookmakers.records import (
@@ -78,7 +78,7 @@ class BetPawaClient(BookClient):
                 ref=f"{ref}@{skip}",
                 params={"q": events_query(ref, skip, self.page_size)},
             )
-            pages.append(page)
+            pages.append(checked(page, lambda answer: _list_items(answer.json(), answer.ref)))
             count = len(_list_items(page.json(), page.ref))
             if count < self.page_size:
                 return pages

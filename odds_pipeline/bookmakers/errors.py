@@ -12,17 +12,29 @@ from odds_pipeline.domain import Book
 
 
 class BookmakerError(Exception):
-    """Anything that went wrong with one book. ``ref`` names what was asked for (URL, event id)."""
+    """Anything that went wrong with one book. ``ref`` names what was asked for (URL, event id).
 
-    def __init__(self, book: Book, message: str, *, ref: str | None = None, **context: Any) -> None:
+    ``response`` is the answer the error is about, when one arrived (a malformed body, a drifted
+    shape): it is landed as it came, so it can be looked at and parsed again once a parser is fixed.
+    """
+
+    def __init__(
+        self, book: Book, message: str, *, ref: str | None = None, response: Any = None, **context: Any
+    ) -> None:
         super().__init__(message)
         self.book = book
         self.ref = ref
+        self.response = response
         self.context = context
 
     @property
     def error_type(self) -> str:
         return type(self).__name__
+
+    @property
+    def summary(self) -> str:
+        """The error's type and message, as one line: "MalformedResponseError: sportybet: ..."."""
+        return f"{self.error_type}: {self}"
 
     def __str__(self) -> str:
         where = f" [{self.ref}]" if self.ref else ""

@@ -13,7 +13,7 @@ import email.utils
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,7 @@ class RawResponse:
     fetched_at: datetime
     elapsed_ms: float
     attempts: int = 1
+    rejected: str | None = None  # why the answer was refused when it arrived, e.g. "MalformedResponseError: ..."
     _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def json(self) -> Any:
@@ -76,9 +77,10 @@ class RawResponse:
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after_s: float | None = None, answer: RawResponse | None = None) -> None:
         super().__init__(reason)
         self.retry_after_s = retry_after_s
+        self.answer = answer  # a 200 whose body did not decode: kept if no attempt does better
 
 
 class BookHttp:
@@ -126,8 +128,13 @@ class BookHttp:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
     ) -> RawResponse:
-        """Send one request, retrying what is worth retrying; raise a typed BookmakerError otherwise."""
-        last_reason = ""
+        """Send one request, retrying what is worth retrying; raise a typed BookmakerError otherwise.
+
+        Timeouts, connection errors, 5xx, 429 (and 403 where the book means "too fast") are retried,
+        and so is a 200 whose body is not JSON: a truncated answer is as transient as a 502. When
+        the last attempt still brings a broken body, it comes with the MalformedResponseError.
+        """
+        last: _Retryable | None = None
         for attempt in range(1, self.limits.max_attempts + 1):
             try:
                 async with self._slots:
@@ -137,18 +144,18 @@ class BookHttp:
                         if self.limits.pace_s:
                             await asyncio.sleep(self.limits.pace_s)
             except _Retryable as retry:
-                last_reason = str(retry)
+                last = retry
                 if attempt == self.limits.max_attempts:
                     break
                 delay = self._backoff(attempt, retry.retry_after_s)
                 log.debug("%s %s: %s; retry %d in %.2fs", self.book, ref, retry, attempt, delay)
                 await asyncio.sleep(delay)
-        raise BookmakerUnavailableError(
-            self.book,
-            f"{endpoint} failed after {self.limits.max_attempts} attempts: {last_reason}",
-            ref=ref,
-            path=path,
-        )
+        message = f"{endpoint} failed after {self.limits.max_attempts} attempts: {last}"
+        if last is not None and last.answer is not None:
+            error = MalformedResponseError(self.book, message, ref=ref, endpoint=endpoint)
+            error.response = replace(last.answer, rejected=error.summary)
+            raise error
+        raise BookmakerUnavailableError(self.book, message, ref=ref, endpoint=endpoint, path=path)
 
     async def _attempt(
         self, method: str, path: str, endpoint: str, ref: str, params: Any, json_body: Any, attempt: int
@@ -166,7 +173,7 @@ class BookHttp:
             raise _Retryable(f"timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
             raise _Retryable(f"connection error ({type(exc).__name__}: {exc})") from exc
-        return RawResponse(
+        answer = RawResponse(
             book=self.book,
             endpoint=endpoint,
             ref=ref,
@@ -177,6 +184,11 @@ class BookHttp:
             elapsed_ms=(time.perf_counter() - started) * 1000,
             attempts=attempt,
         )
+        try:
+            answer.json()
+        except MalformedResponseError as exc:
+            raise _Retryable(f"malformed answer ({exc.args[0]})", answer=answer) from exc
+        return answer
 
     def _classify_failure(self, response: httpx.Response, endpoint: str, ref: str) -> None:
         status = response.status_code

@@ -2,7 +2,9 @@
 
 Lists are walked concurrently, and each list's events are fetched as soon as that list arrives;
 the client's own limits (concurrency, pacing) keep the pace. Failures are collected as typed
-errors beside the answers that did arrive: one bad list or event never stops the rest.
+errors beside the answers that did arrive: one bad list or event never stops the rest. An answer
+that arrived but was refused (a body still broken after the retries, a shape the client does not
+know) is kept too, so it can be landed as it came and looked at.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.base import BookClient, refuse
 from odds_pipeline.bookmakers.errors import BookmakerError
 from odds_pipeline.bookmakers.http import RawResponse
 from odds_pipeline.domain import Book
@@ -27,54 +29,71 @@ class PalimpsestCapture:
     catalogue: RawResponse | None = None
     lists: list[RawResponse] = field(default_factory=list)
     events: list[RawResponse] = field(default_factory=list)
+    rejected: list[RawResponse] = field(default_factory=list)  # arrived, refused: landed with the reason
     errors: list[BookmakerError] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)  # the competitions the catalogue named
+    failed_lists: dict[str, str] = field(default_factory=dict)  # competition → why its list was lost
     events_expected: int = 0
     wall_s: float = 0.0
 
     @property
     def responses(self) -> list[RawResponse]:
-        return ([self.catalogue] if self.catalogue else []) + self.lists + self.events
+        return ([self.catalogue] if self.catalogue else []) + self.lists + self.events + self.rejected
 
     @property
-    def complete(self) -> bool:
-        return self.catalogue is not None and not self.errors
+    def down(self) -> bool:
+        """No competition could be read: the book was down, or sent a catalogue that was garbage."""
+        return not self.refs
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """What was asked for and never arrived (no answer to land), and why: for naming lost events."""
+        return {error.ref: error.summary for error in self.errors if error.ref and error.response is None}
+
+    def fail(self, error: BookmakerError) -> None:
+        self.errors.append(error)
+        if error.response is not None:
+            self.rejected.append(error.response)
 
 
-Progress = Callable[[Book, int, int], None]
+Progress = Callable[[Book, int, int, int], None]  # book, delivered, failed, expected
 
 
 async def fetch_palimpsest(client: BookClient, progress: Progress | None = None) -> PalimpsestCapture:
     capture = PalimpsestCapture(book=client.book)
     started = time.perf_counter()
     try:
-        capture.catalogue = await client.catalogue()
-        refs = client.list_refs(capture.catalogue)
+        catalogue = await client.catalogue()
+        try:
+            capture.refs = client.list_refs(catalogue)
+        except BookmakerError as error:
+            raise refuse(catalogue, error) from None
+        capture.catalogue = catalogue
     except BookmakerError as error:
-        capture.errors.append(error)
+        capture.fail(error)
         capture.wall_s = time.perf_counter() - started
         return capture
 
     seen: set[str] = set()
-    done = 0
+    failed = 0
 
     async def one_event(external_id: str) -> None:
-        nonlocal done
+        nonlocal failed
         try:
-            raw = await client.event(external_id)
-            raw.json()  # a truncated or non-JSON body is an error now, not at parse time
-            capture.events.append(raw)
+            capture.events.append(await client.event(external_id))
         except BookmakerError as error:
-            capture.errors.append(error)
-        done += 1
+            capture.fail(error)
+            failed += 1
         if progress is not None:
-            progress(client.book, done, capture.events_expected)
+            progress(client.book, len(capture.events), failed, capture.events_expected)
 
     async def one_list(ref: str) -> None:
         try:
             pages = await client.event_list(ref)
             ids = [i for page in pages for i in client.event_ids(page)]
         except BookmakerError as error:
-            capture.errors.append(error)
+            capture.fail(error)
+            capture.failed_lists[ref] = error.summary
             return
         capture.lists.extend(pages)
         fresh = [i for i in ids if i not in seen]
@@ -85,13 +104,14 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
                 events.create_task(one_event(external_id))
 
     async with asyncio.TaskGroup() as lists:
-        for ref in refs:
+        for ref in capture.refs:
             lists.create_task(one_list(ref))
     capture.wall_s = time.perf_counter() - started
     log.info(
-        "%s: %d lists, %d/%d events, %d errors in %.1fs",
+        "%s: %d lists (%d lost), %d/%d events, %d errors in %.1fs",
         client.book,
         len(capture.lists),
+        len(capture.failed_lists),
         len(capture.events),
         capture.events_expected,
         len(capture.errors),

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from odds_pipeline.bookmakers import values
-from odds_pipeline.bookmakers.base import BookClient
+from odds_pipeline.bookmakers.base import BookClient, checked
 from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, NotFoundError, ParseError
 from odds_pipeline.bookmakers.http import BookHttp, ClientLimits, RawResponse
 from odds_pipeline.bookmakers.records import (
@@ -61,23 +61,20 @@ class SportyBetClient(BookClient):
         raw = await self.http.request(
             "GET", "/api/ng/factsCenter/popularAndSportList", endpoint="catalogue", ref=FOOTBALL, params=params
         )
-        unwrap(raw)
-        return raw
+        return checked(raw, unwrap)
 
     async def event_list(self, ref: str) -> list[RawResponse]:
         body = [{"sportId": FOOTBALL, "marketId": LIST_MARKETS, "tournamentId": [[ref]]}]
         raw = await self.http.request(
             "POST", "/api/ng/factsCenter/pcEvents", endpoint="events", ref=ref, json_body=body
         )
-        unwrap(raw)
-        return [raw]
+        return [checked(raw, unwrap)]
 
     async def event(self, external_id: str) -> RawResponse:
         event_id = external_id if external_id.startswith(MATCH_PREFIX) else f"{MATCH_PREFIX}{external_id}"
         params = {"eventId": event_id, "productId": PREMATCH_PRODUCT, "_t": _cache_buster()}
         raw = await self.http.request("GET", "/api/ng/factsCenter/event", endpoint="event", ref=event_id, params=params)
-        unwrap(raw)
-        return raw
+        return checked(raw, unwrap)
 
     def list_refs(self, catalogue: RawResponse) -> list[str]:
         return [t.external_id for t in self.parse_tournaments(catalogue)]

@@ -1,8 +1,9 @@
 """The landing store: every answer of a batch, compressed and append-only, the source of truth.
 
 Layout: ``<root>/<partition key>/<book>/capture-<UTC timestamp>.jsonl.gz`` holds one JSON object
-per answer (metadata plus the body, base64 when it is not valid UTF-8), and ``manifest.json`` lists
-every capture with its counts, bytes and sha256. A capture is never rewritten: a re-scrape adds a
+per answer (metadata plus the body, base64 when it is not valid UTF-8; an answer refused when it
+arrived says why), and ``manifest.json`` lists every capture with its counts, bytes and sha256, and
+what never arrived. A capture is never rewritten: a re-scrape adds a
 capture, and readers take the latest complete one. Everything downstream can be re-derived from it.
 """
 
@@ -38,8 +39,11 @@ class CaptureManifest:
     stored_bytes: int
     sha256: str
     captured_at: str
-    down: bool = False  # the catalogue never arrived: the book gave nothing
+    down: bool = False  # no competition could be read: the book gave nothing usable
     errors_by_type: dict[str, int] = field(default_factory=dict)
+    listed: int = 0  # distinct events the lists named
+    failed_lists: dict[str, str] = field(default_factory=dict)  # competition → why its list was lost
+    failures: dict[str, str] = field(default_factory=dict)  # what never arrived (event id, list) → why
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -62,6 +66,7 @@ def _encode(response: RawResponse) -> dict[str, Any]:
         "fetched_at": response.fetched_at.isoformat(),
         "elapsed_ms": response.elapsed_ms,
         "attempts": response.attempts,
+        **({"rejected": response.rejected} if response.rejected else {}),
         "encoding": encoding,
         "body": body,
     }
@@ -79,6 +84,7 @@ def _decode(book: Book, item: dict[str, Any]) -> RawResponse:
         fetched_at=datetime.fromisoformat(item["fetched_at"]),
         elapsed_ms=item["elapsed_ms"],
         attempts=item["attempts"],
+        rejected=item.get("rejected"),
     )
 
 
@@ -104,6 +110,9 @@ class LandingStore:
         events: int,
         errors_by_type: dict[str, int],
         down: bool = False,
+        listed: int = 0,
+        failed_lists: dict[str, str] | None = None,
+        failures: dict[str, str] | None = None,
     ) -> CaptureManifest:
         folder = self.folder(partition_key, book)
         folder.mkdir(parents=True, exist_ok=True)
@@ -128,6 +137,9 @@ class LandingStore:
             captured_at=now.isoformat(),
             down=down,
             errors_by_type=dict(errors_by_type),
+            listed=listed,
+            failed_lists=dict(failed_lists or {}),
+            failures=dict(failures or {}),
         )
         captures = [m.to_json() for m in self.manifests(partition_key, book)] + [manifest.to_json()]
         manifest_path = folder / MANIFEST

@@ -137,19 +137,31 @@ def test_nothing_listening_is_unavailable_not_a_crash() -> None:
 
 
 @pytest.mark.parametrize("faulty_sandbox", ["betpawa.malformed=0.2"], indirect=True)
-def test_malformed_json_is_a_typed_error_and_the_rest_goes_on(faulty_sandbox) -> None:
+def test_a_malformed_answer_is_retried_like_a_5xx(faulty_sandbox) -> None:
     async def go():
         async with client_for(Book.BETPAWA, faulty_sandbox.url) as client:
             return await fetch_palimpsest(client)
 
     capture = run(go())
-    if capture.catalogue is None:  # the catalogue itself drew the fault: that is the error we get
-        assert isinstance(capture.errors[0], MalformedResponseError)
-        return
-    malformed = [e for e in capture.errors if isinstance(e, MalformedResponseError)]
-    assert malformed, "no malformed answer reached the client"
-    assert len(capture.events) > 0
-    assert len(capture.errors) == len(malformed)
+    assert faulty_sandbox.sandbox.faults_injected[("betpawa", "malformed")] > 10
+    assert capture.errors == []
+    assert len(capture.events) == len(faulty_sandbox.sandbox.world.listed_matches(Book.BETPAWA))
+    assert max(r.attempts for r in capture.events) > 1
+
+
+def test_an_answer_still_malformed_after_the_retries_comes_with_its_body() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"D": {"O": ')
+
+    async def go():
+        async with http_answering(handler) as http:
+            await http.request("GET", "/x", endpoint="event", ref="707")
+
+    with pytest.raises(MalformedResponseError) as raised:
+        run(go())
+    assert raised.value.response.body == b'{"D": {"O": '
+    assert raised.value.response.attempts == FAST.max_attempts
+    assert raised.value.response.rejected.startswith("MalformedResponseError")
 
 
 @pytest.mark.parametrize("faulty_sandbox", ["sportybet.drift=1"], indirect=True)
