@@ -15,8 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.base import BookClient
@@ -24,14 +23,14 @@ from odds_pipeline.bookmakers.errors import BookmakerError
 from odds_pipeline.bookmakers.palimpsest import Progress, capture_palimpsest
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
 from odds_pipeline.bookmakers.registry import Parsers, parsers
-from odds_pipeline.domain import COMPETITORS, Book, EventScrapeOutcome
+from odds_pipeline.domain import COMPETITORS, Book, RunStatus
 from odds_pipeline.markets.engine import MarketMapper
 from odds_pipeline.markets.overrides import active_catalogue, record_unmapped
 from odds_pipeline.settings import Settings
-from odds_pipeline.storage import batches, writers
+from odds_pipeline.storage import batches, queries, writers
 from odds_pipeline.storage.database import make_engine
 from odds_pipeline.storage.landing import CaptureManifest, CaptureMissingError, LandingStore
-from odds_pipeline.storage.models import CompetitorEvent, Event, EventScrapeStatus, ScrapeBatch
+from odds_pipeline.storage.models import CompetitorEvent, Event, ScrapeBatch, ScrapeRun
 
 
 @dataclass
@@ -78,7 +77,10 @@ def capture(
         palimpsest.responses,
         events=len(palimpsest.events),
         errors_by_type=dict(Counter(e.error_type for e in palimpsest.errors)),
-        down=palimpsest.catalogue is None,
+        down=palimpsest.down,
+        listed=palimpsest.events_expected,
+        failed_lists=palimpsest.failed_lists,
+        failures=palimpsest.failures,
     )
     summary = CaptureSummary(palimpsest.book, "scraped", manifest, palimpsest.events_expected, palimpsest.wall_s)
     return summary, palimpsest.errors
@@ -95,17 +97,24 @@ def landed_capture(landing: LandingStore, partition_key: str, book: Book) -> Cap
 @dataclass
 class ParsedCapture:
     book: Book
-    captured_at: datetime
+    manifest: CaptureManifest
     events: list[ParsedEvent]
     problems: list[BookmakerError] = field(default_factory=list)
     listed: list[EventRecord] = field(default_factory=list)  # every event the lists named
     timings_ms: dict[str, float] = field(default_factory=dict)  # full-event fetch time per event id
 
+    @property
+    def captured_at(self) -> datetime:
+        return datetime.fromisoformat(self.manifest.captured_at)
+
 
 def parse_capture(landing: LandingStore, partition_key: str, book: Book, parse: Parsers) -> ParsedCapture:
-    """Parse the latest landed capture; a response that does not parse is a named problem, not a stop."""
+    """Parse the latest landed capture; a response that does not parse is a named problem, not a stop.
+
+    Answers refused when they arrived are parsed again too: a parser fixed since reads them now.
+    """
     manifest, responses = landing.latest(partition_key, book)
-    parsed = ParsedCapture(book, datetime.fromisoformat(manifest.captured_at), [])
+    parsed = ParsedCapture(book, manifest, [])
     for raw in responses:
         try:
             if raw.endpoint == "events":
@@ -124,87 +133,82 @@ def parse_capture(landing: LandingStore, partition_key: str, book: Book, parse: 
 class PalimpsestSummary:
     book: Book
     tournaments: int
-    events: int
+    events: int  # stored
     lines: int
     problems: Counter[str]
+    listed: int  # every event the book named this batch, lists lost included
+    lost: int  # listed, and neither delivered nor stored: each has its reason in event_scrape_status
+    status: RunStatus
 
 
-def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_id: int) -> PalimpsestSummary:
-    ids = batches.bookmaker_ids(session)
-    stored = writers.store_events(session, parsed.book, (p.event for p in parsed.events), ids[parsed.book])
-    _record_event_status(session, batch, parsed)
+def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run: ScrapeRun) -> PalimpsestSummary:
+    """Store the book's events, name every listed event it did not deliver, and settle its run and the batch."""
+    book = parsed.book
+    stored = writers.store_events(session, book, (p.event for p in parsed.events), batches.bookmaker_ids(session)[book])
+    outcomes = event_outcomes(parsed, stored)
+    named = {o.external_id for o in outcomes}
+    for external_id, sportradar_id, competition in queries.upcoming_events_of(
+        session, book, list(parsed.manifest.failed_lists), batch.window_start
+    ):
+        if external_id not in named:
+            why = f"the list of competition {competition} was lost: {parsed.manifest.failed_lists[competition]}"
+            outcomes.append(EventOutcome(external_id, _key(book, external_id, sportradar_id), sportradar_id, None, why))
+    batches.record_event_status(session, batch, book, [o.row() for o in outcomes])
+    lost = sum(1 for o in outcomes if o.failure is not None)
+    status = batches.settle_run(
+        session, run, listed=len(outcomes), stored=len(stored), lost=lost, down=parsed.manifest.down
+    )
+    batches.settle_batch(session, batch)
     return PalimpsestSummary(
-        book=parsed.book,
+        book=book,
         tournaments=len({p.event.tournament.external_id for p in parsed.events if p.event.tournament}),
         events=len(stored),
         lines=sum(len(p.lines) for p in parsed.events),
         problems=Counter(p.error_type for p in parsed.problems),
+        listed=len(outcomes),
+        lost=lost,
+        status=status,
     )
 
 
-def _event_key(event: EventRecord) -> str:
-    return event.sportradar_id or f"{event.book.value}:{event.external_id}"
+def _key(book: Book, external_id: str, sportradar_id: str | None) -> str:
+    return sportradar_id or f"{book.value}:{external_id}"
 
 
-def _record_event_status(session: Session, batch: ScrapeBatch, parsed: ParsedCapture) -> None:
-    """Add this book's part to each event's row of the batch: asked for, delivered or failed, and how fast.
+@dataclass(frozen=True)
+class EventOutcome:
+    """What became of one event of one book in a batch: delivered (with its fetch time), or why not."""
 
-    Books write their parts in any order; the row's status follows from all parts so far.
-    """
-    book = parsed.book.value
+    external_id: str
+    key: str
+    sportradar_id: str | None
+    timing_ms: float | None
+    failure: str | None
+
+    def row(self) -> batches.EventStatusRow:
+        return batches.EventStatusRow(self.key, self.sportradar_id, self.failure, self.timing_ms)
+
+
+def event_outcomes(parsed: ParsedCapture, stored: dict[str, int]) -> list[EventOutcome]:
+    """Every event the lists named or the book delivered: stored, or failed with the reason it failed."""
+    book = parsed.book
     delivered = {p.event.external_id: p.event for p in parsed.events}
-    listed = {e.external_id: e for e in parsed.listed}
-    rows = {}
-    for external_id, event in {**listed, **delivered}.items():
-        ok = external_id in delivered
+    why = {**parsed.manifest.failures}
+    for problem in parsed.problems:
+        if problem.ref and problem.ref not in delivered:
+            why.setdefault(problem.ref, problem.summary)
+    outcomes = []
+    for external_id, event in {**{e.external_id: e for e in parsed.listed}, **delivered}.items():
+        failure = None
+        if external_id not in stored:
+            failure = why.get(external_id, "listed, but its full event never arrived")
         timing = parsed.timings_ms.get(external_id)
-        rows[_event_key(event)] = {
-            "batch_id": batch.id,
-            "event_key": _event_key(event),
-            "sportradar_id": event.sportradar_id,
-            "status": EventScrapeOutcome.COMPLETED if ok else EventScrapeOutcome.FAILED,
-            "platforms_requested": [book],
-            "platforms_scraped": [book] if ok else [],
-            "platforms_failed": [] if ok else [book],
-            "timing_ms": round(timing) if timing is not None else None,
-            "platform_timings": {book: round(timing)} if timing is not None else {},
-        }
-    if not rows:
-        return
-    statement = insert(EventScrapeStatus).values([rows[k] for k in sorted(rows)])
-    table = EventScrapeStatus.__table__.c
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=["batch_id", "event_key"],
-        set_={
-            "platforms_requested": _jsonb_union(table.platforms_requested, excluded.platforms_requested),
-            "platforms_scraped": _jsonb_union(table.platforms_scraped, excluded.platforms_scraped),
-            "platforms_failed": _jsonb_union(table.platforms_failed, excluded.platforms_failed),
-            "platform_timings": func.coalesce(table.platform_timings, text("'{}'::jsonb")).op("||")(
-                excluded.platform_timings
-            ),
-            "timing_ms": func.greatest(table.timing_ms, excluded.timing_ms),
-        },
-    )
-    session.execute(statement)
-    # A failure of the book now can't stay listed as one of its successes from an earlier attempt, and back.
-    scraped, failed = EventScrapeStatus.platforms_scraped, EventScrapeStatus.platforms_failed
-    session.execute(
-        update(EventScrapeStatus)
-        .where(EventScrapeStatus.batch_id == batch.id)
-        .values(
-            status=case(
-                (func.jsonb_array_length(failed) == 0, EventScrapeOutcome.COMPLETED.value),
-                (func.jsonb_array_length(scraped) == 0, EventScrapeOutcome.FAILED.value),
-                else_=EventScrapeOutcome.PARTIAL.value,
+        outcomes.append(
+            EventOutcome(
+                external_id, _key(book, external_id, event.sportradar_id), event.sportradar_id, timing, failure
             )
         )
-    )
-
-
-def _jsonb_union(current: Any, incoming: Any) -> Any:
-    """The union of current and incoming for JSON arrays of strings, keeping current's order."""
-    return case((current.op("@>")(incoming), current), else_=current.op("||")(incoming))
+    return outcomes
 
 
 @dataclass
@@ -219,24 +223,15 @@ class MatchSummary:
 
 
 def match_events(session: Session, batch: ScrapeBatch) -> MatchSummary:
-    """Link each competitor event of the batch to the BetPawa event with the same SportRadar id."""
-    keys = select(EventScrapeStatus.sportradar_id).where(
-        EventScrapeStatus.batch_id == batch.id, EventScrapeStatus.sportradar_id.is_not(None)
-    )
-    session.execute(
-        update(CompetitorEvent)
-        .where(CompetitorEvent.sportradar_id.in_(keys), CompetitorEvent.sportradar_id == Event.sportradar_id)
-        .values(betpawa_event_id=Event.id)
-    )
+    """Link each competitor event of the batch to the BetPawa event with the same SportRadar id.
+
+    A book's match rate counts only the events that book delivered this batch: a book that
+    delivered nothing has a rate of 0, whatever the other books listed.
+    """
+    writers.link_competitor_events(session, batch)
     linked, alone, total = {}, {}, {}
     for book in COMPETITORS:
-        rows = session.execute(
-            select(CompetitorEvent.betpawa_event_id.is_not(None), func.count())
-            .where(CompetitorEvent.source == book, CompetitorEvent.sportradar_id.in_(keys))
-            .group_by(CompetitorEvent.betpawa_event_id.is_not(None))
-        ).all()
-        counts = dict(rows)
-        linked[book.value], alone[book.value] = counts.get(True, 0), counts.get(False, 0)
+        linked[book.value], alone[book.value] = queries.linked_events(session, batch, book)
         total[book.value] = linked[book.value] + alone[book.value]
     return MatchSummary(linked, alone, total)
 
@@ -290,7 +285,7 @@ def store_odds(
                 groups = mapping.record.groups if book is Book.BETPAWA else (entry.tabs if entry else ())
                 lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
     written = writers.store_snapshots(session, book, batch, run_id, ids[book], observed, parsed.captured_at)
-    record_unmapped(session, unmapped, parsed.captured_at)
+    record_unmapped(session, unmapped, batch.id, parsed.captured_at)
     return OddsSummary(
         book=book,
         events=len(observed),

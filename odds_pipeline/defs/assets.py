@@ -16,6 +16,8 @@ from odds_pipeline.domain import COMPETITORS, BatchTrigger, Book
 from odds_pipeline.storage import batches
 
 OWNERS = ["team:odds-data"]
+# The run tag that tells Dagster's run retries whether a step failure is worth another run.
+RETRY_ON_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
 PROGRESS_STEPS = 10  # log a book's progress about this many times per capture
 
 
@@ -65,12 +67,13 @@ SNAPSHOT_SCHEMA = _schema(
 def _progress(context: dg.AssetExecutionContext, book: Book):
     logged = -1
 
-    def report(_: Book, done: int, total: int) -> None:
+    def report(_: Book, delivered: int, failed: int, expected: int) -> None:
         nonlocal logged
-        step = max(1, total // PROGRESS_STEPS)
-        if total and (done == total or done // step > logged):
+        done = delivered + failed
+        step = max(1, expected // PROGRESS_STEPS)
+        if expected and (done == expected or done // step > logged):
             logged = done // step
-            context.log.info(f"{book.display_name}: {done}/{total} events fetched")
+            context.log.info(f"{book.display_name}: {delivered}/{expected} events fetched, {failed} failed")
 
     return report
 
@@ -97,10 +100,13 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
         existing = store.manifests(key, book)
         late = age_minutes > policy.late_window_minutes
         if late and not existing:
+            # Certain to fail again: neither this step nor the run is worth a retry.
+            context.instance.add_run_tags(context.run.run_id, {RETRY_ON_FAILURE_TAG: "false"})
             raise dg.Failure(
                 description=f"Batch {key} ended {age_minutes:.0f} minutes ago, past the late window of "
                 f"{policy.late_window_minutes} minutes, and {book.display_name} has no raw capture of it. "
                 "Bookmakers serve live odds only: the odds of the past cannot be fetched again.",
+                allow_retries=False,
             )
         with resources.database.session() as session:
             scrape_batch = batches.ensure_batch(
@@ -115,12 +121,13 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
             summary, errors = steps.capture(api.open_client, store, key, progress=_progress(context, book))
         manifest = summary.manifest
         with resources.database.session() as session:
-            run = batches.run_for(session, batches.batch_for(session, key), book)
+            scrape_batch = batches.batch_for(session, key)
+            run = batches.run_for(session, scrape_batch, book)
             if errors is not None:
-                batches.record_errors(session, run, errors, "fetch")
-            status = batches.finish_run(
-                session, run, scraped=manifest.events, failed=manifest.errors, down=manifest.down
-            )
+                # What never arrived; an answer that arrived, even refused, is the parse's to judge.
+                batches.record_errors(session, run, [e for e in errors if e.response is None], "fetch")
+            status = batches.finish_capture(session, run, down=manifest.down)
+            batches.settle_batch(session, scrape_batch)
         if manifest.down:
             context.log.error(f"{book.display_name} was down for batch {key}: {manifest.errors_by_type}")
         return dg.MaterializeResult(
@@ -159,12 +166,19 @@ def palimpsest_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Asse
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             run = batches.run_for(session, scrape_batch, book)
-            summary = steps.store_palimpsest(session, scrape_batch, parsed, run.id)
+            summary = steps.store_palimpsest(session, scrape_batch, parsed, run)
             batches.record_errors(session, run, parsed.problems, "parse")
-        context.log.info(f"{book.display_name}: {summary.events} events, {summary.lines} market lines stored")
+        log = context.log.info if summary.lost == 0 else context.log.warning
+        log(
+            f"{book.display_name}: {summary.events} of {summary.listed} events stored, {summary.lost} lost "
+            f"({summary.status.value}), {summary.lines} market lines"
+        )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": summary.events,
+                "listed": summary.listed,
+                "lost": summary.lost,
+                "run_status": summary.status.value,
                 "tournaments": summary.tournaments,
                 "market_lines": summary.lines,
                 "parse_problems": dict(summary.problems),

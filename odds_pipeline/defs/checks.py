@@ -11,22 +11,13 @@ from functools import partial
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Float, cast, column, func, literal, or_, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from odds_pipeline.domain import COMPETITORS, Book, RunStatus
-from odds_pipeline.markets import margins
-from odds_pipeline.storage import batches
+from odds_pipeline.storage import batches, reports
 from odds_pipeline.storage.landing import CaptureMissingError
 from odds_pipeline.storage.models import (
-    CompetitorEvent,
-    CompetitorMarketOdds,
-    CompetitorOddsSnapshot,
-    Event,
-    EventScrapeStatus,
-    MarketOdds,
-    OddsSnapshot,
     ScrapeBatch,
     ScrapeRun,
 )
@@ -34,7 +25,6 @@ from odds_pipeline.storage.models import (
 TRAILING_BATCHES = 8
 BAND = (0.5, 1.5)  # counts outside [0.5, 1.5] times the trailing median are suspicious
 MARGIN_BAND = (0.0, 0.30)  # the median margin of a book's 1X2 lines must sit in this band
-MARGIN_MARKETS = ("3743", "5000")  # 1X2 and Over/Under: exclusive, complete, on every book
 
 
 def reported(context: dg.AssetCheckExecutionContext, asset: str, key: str = "dagster/row_count") -> Any:
@@ -46,31 +36,6 @@ def reported(context: dg.AssetCheckExecutionContext, asset: str, key: str = "dag
         return None
     value = records[0].asset_materialization.metadata.get(key)
     return None if value is None else value.value
-
-
-def _scraped_by(book: Book) -> Any:
-    """event_scrape_status rows this book delivered."""
-    return EventScrapeStatus.platforms_scraped.op("@>")(cast(literal(f'["{book.value}"]'), JSONB))
-
-
-def _scraped_events(session: Session, batch: ScrapeBatch, book: Book) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(EventScrapeStatus)
-        .where(EventScrapeStatus.batch_id == batch.id, _scraped_by(book))
-    )
-
-
-def _market_rows(session: Session, batch: ScrapeBatch) -> int:
-    total = 0
-    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
-        total += session.scalar(
-            select(func.count())
-            .select_from(market)
-            .join(snapshot, snapshot.id == market.snapshot_id)
-            .where(snapshot.batch_id == batch.id)
-        )
-    return total
 
 
 Measure = Callable[[Session, ScrapeBatch], dg.AssetCheckResult]
@@ -146,7 +111,7 @@ def competitor_share_check(
 
 def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     asset = f"{book.value}_palimpsest"
-    events = partial(_scraped_events, book=book)
+    events = partial(reports.delivered_events, book=book)
 
     @dg.asset_check(
         asset=asset,
@@ -236,7 +201,7 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
     )
     def every_event_has_its_snapshot(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            missing = {book.value: _events_without_snapshot(session, batch, book) for book in Book}
+            missing = {book.value: reports.events_without_snapshot(session, batch, book) for book in Book}
             metadata = {f"{b}_missing": n for b, n in missing.items()}
             return dg.AssetCheckResult(passed=not any(missing.values()), metadata=metadata)
 
@@ -252,8 +217,8 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
     )
     def odds_are_sane(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            impossible = _impossible_prices(session, batch.id)
-            medians = _median_margins(session, batch.id)
+            impossible = reports.impossible_prices(session, batch.id)
+            medians = reports.median_margins(session, batch.id)
             in_band = all(MARGIN_BAND[0] <= m <= MARGIN_BAND[1] for m in medians.values())
             return dg.AssetCheckResult(
                 passed=impossible == 0 and in_band,
@@ -266,7 +231,7 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
         return on_batch(context, measure)
 
     return [
-        rows_match_report_check("odds_snapshots", "market rows", _market_rows, partitions),
+        rows_match_report_check("odds_snapshots", "market rows", reports.market_rows, partitions),
         every_event_has_its_snapshot,
         competitor_share_check(
             "odds_snapshots",
@@ -278,69 +243,6 @@ def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetCh
         ),
         odds_are_sane,
     ]
-
-
-def _events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) -> int:
-    """Events of this book scraped in the batch with neither a snapshot of the batch nor one it confirmed."""
-    scraped = select(EventScrapeStatus.sportradar_id, EventScrapeStatus.event_key).where(
-        EventScrapeStatus.batch_id == batch.id, _scraped_by(book)
-    )
-    keys = [sr or key for sr, key in session.execute(scraped)]
-    if not keys:
-        return 0
-    if book is Book.BETPAWA:
-        owner_id, snapshot, column = Event.id, OddsSnapshot, OddsSnapshot.event_id
-        owners = select(Event.id).where(
-            or_(Event.sportradar_id.in_(keys), func.concat("betpawa:", Event.external_id).in_(keys))
-        )
-    else:
-        owner_id, snapshot = CompetitorEvent.id, CompetitorOddsSnapshot
-        column = CompetitorOddsSnapshot.competitor_event_id
-        owners = select(CompetitorEvent.id).where(
-            CompetitorEvent.source == book,
-            or_(
-                CompetitorEvent.sportradar_id.in_(keys),
-                func.concat(f"{book.value}:", CompetitorEvent.external_id).in_(keys),
-            ),
-        )
-    covered = select(column).where(or_(snapshot.batch_id == batch.id, snapshot.last_confirmed_at >= batch.window_start))
-    return session.scalar(select(func.count()).select_from(owners.where(owner_id.not_in(covered)).subquery()))
-
-
-def _impossible_prices(session: Session, batch_id: int) -> int:
-    total = 0
-    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
-        outcome = func.jsonb_array_elements(market.outcomes).table_valued(column("value", JSONB)).alias("outcome")
-        total += session.scalar(
-            select(func.count())
-            .select_from(market)
-            .join(snapshot, snapshot.id == market.snapshot_id)
-            .join(outcome, text("true"))
-            .where(snapshot.batch_id == batch_id, cast(outcome.c.value["odds"].astext, Float) <= 1.0)
-        )
-    return total
-
-
-def _median_margins(session: Session, batch_id: int) -> dict[str, float]:
-    """Median margin per book over the batch's complete, active 1X2 and Over/Under lines."""
-    found: dict[str, list[float]] = {}
-    betpawa = (
-        select(MarketOdds.outcomes)
-        .join(OddsSnapshot, OddsSnapshot.id == MarketOdds.snapshot_id)
-        .where(OddsSnapshot.batch_id == batch_id, MarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
-    )
-    competitors = (
-        select(CompetitorEvent.source, CompetitorMarketOdds.outcomes)
-        .join(CompetitorOddsSnapshot, CompetitorOddsSnapshot.id == CompetitorMarketOdds.snapshot_id)
-        .join(CompetitorEvent, CompetitorEvent.id == CompetitorOddsSnapshot.competitor_event_id)
-        .where(CompetitorOddsSnapshot.batch_id == batch_id, CompetitorMarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
-    )
-    rows = [(Book.BETPAWA, outcomes) for (outcomes,) in session.execute(betpawa)]
-    rows += list(session.execute(competitors))
-    for book, outcomes in rows:
-        if outcomes and all(o["is_active"] for o in outcomes) and len(outcomes) >= 2:
-            found.setdefault(Book(book).value, []).append(margins.margin([o["odds"] for o in outcomes]))
-    return {book: statistics.median(values) for book, values in found.items()}
 
 
 def build_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from odds_pipeline.markets.catalogue import (
     file_catalogue,
 )
 from odds_pipeline.markets.engine import LineMapping
-from odds_pipeline.storage.models import MappingAuditLog, UnmappedMarketLog, UserMarketMapping
+from odds_pipeline.storage.models import MappingAuditLog, UnmappedMarketLog, UnmappedMarketSighting, UserMarketMapping
 
 BOOK_COLUMNS = {Book.SPORTYBET: "sportybet_id", Book.BET9JA: "bet9ja_key"}
 EDITABLE = ("name", "betpawa_id", "sportybet_id", "bet9ja_key", "outcome_mapping", "priority")
@@ -187,8 +187,13 @@ class UnmappedSighting:
     sample_outcomes: tuple[str, ...]
 
 
-def record_unmapped(session: Session, mappings: Iterable[LineMapping], seen_at: datetime | None = None) -> int:
-    """Upsert one unmapped_market_log row per (book, market) with its occurrence count; returns rows touched."""
+def record_unmapped(
+    session: Session, mappings: Iterable[LineMapping], batch_id: int, seen_at: datetime | None = None
+) -> int:
+    """Log the batch's unmapped lines: one unmapped_market_log row per (book, market), with its
+    lines of this batch in unmapped_market_sightings. The log's count is the sum over batches, so a
+    re-run of a batch replaces its own count instead of adding to it. Returns the markets touched.
+    """
     seen_at = seen_at or datetime.now(UTC)
     counts: Counter[tuple[Book, str]] = Counter()
     latest: dict[tuple[Book, str], UnmappedSighting] = {}
@@ -220,19 +225,36 @@ def record_unmapped(session: Session, mappings: Iterable[LineMapping], seen_at: 
     statement = insert(UnmappedMarketLog).values(rows)
     excluded = statement.excluded
     table = UnmappedMarketLog.__table__.c
-    session.execute(
+    logged = session.execute(
         statement.on_conflict_do_update(
             constraint="uq_unmapped_source_market",
             set_={
-                "occurrence_count": table.occurrence_count + excluded.occurrence_count,
                 "last_seen_at": func.greatest(table.last_seen_at, excluded.last_seen_at),
                 "first_seen_at": func.least(table.first_seen_at, excluded.first_seen_at),
                 "reason": excluded.reason,
                 "market_name": func.coalesce(excluded.market_name, table.market_name),
                 "sample_outcomes": excluded.sample_outcomes,
             },
+        ).returning(UnmappedMarketLog.id, UnmappedMarketLog.source, UnmappedMarketLog.external_market_id)
+    ).all()
+    sightings = insert(UnmappedMarketSighting).values(
+        [
+            {"batch_id": batch_id, "unmapped_id": id_, "lines": counts[(source, market)]}
+            for id_, source, market in logged
+        ]
+    )
+    session.execute(
+        sightings.on_conflict_do_update(
+            index_elements=["batch_id", "unmapped_id"], set_={"lines": sightings.excluded.lines}
         )
     )
+    ids = [id_ for id_, _, _ in logged]
+    total = (
+        select(func.sum(UnmappedMarketSighting.lines))
+        .where(UnmappedMarketSighting.unmapped_id == UnmappedMarketLog.id)
+        .scalar_subquery()
+    )
+    session.execute(update(UnmappedMarketLog).where(UnmappedMarketLog.id.in_(ids)).values(occurrence_count=total))
     return len(rows)
 
 

@@ -459,3 +459,18 @@ class UnmappedMarketLog(Base):
         string_enum(UnmappedStatus), server_default=UnmappedStatus.NEW.value, index=True
     )
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class UnmappedMarketSighting(Base):
+    """How many lines of an unmapped market one batch saw: the log's count is their sum.
+
+    One row per (batch, market), replaced when the batch is re-run, so a re-run counts nothing twice.
+    """
+
+    __tablename__ = "unmapped_market_sightings"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"), primary_key=True)
+    unmapped_id: Mapped[int] = mapped_column(
+        ForeignKey("unmapped_market_log.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    lines: Mapped[int]

@@ -32,6 +32,7 @@ from odds_pipeline.storage.models import (
     CompetitorTournament,
     Event,
     EventBookmaker,
+    EventScrapeStatus,
     MarketOdds,
     OddsSnapshot,
     ScrapeBatch,
@@ -162,6 +163,18 @@ def _store_competitor(session: Session, book: Book, events: list[EventRecord]) -
     return {ext: id_ for id_, _, ext in stored}
 
 
+def link_competitor_events(session: Session, batch: ScrapeBatch) -> None:
+    """Link the batch's competitor events to the BetPawa event with the same SportRadar id."""
+    keys = select(EventScrapeStatus.sportradar_id).where(
+        EventScrapeStatus.batch_id == batch.id, EventScrapeStatus.sportradar_id.is_not(None)
+    )
+    session.execute(
+        update(CompetitorEvent)
+        .where(CompetitorEvent.sportradar_id.in_(keys), CompetitorEvent.sportradar_id == Event.sportradar_id)
+        .values(betpawa_event_id=Event.id)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LineState:
     """What one stored market line holds, reduced to what decides whether it changed."""
@@ -220,9 +233,14 @@ def store_snapshots(
     tables = BETPAWA_TABLES if book is Book.BETPAWA else COMPETITOR_TABLES
     snapshot, market = tables.snapshot, tables.market
     owner = getattr(snapshot, tables.owner)
-    own = [snapshot.batch_id == batch.id, owner.in_(list(observed))]
+    # A re-run replaces the book's whole part of the batch, events it did not observe this time included.
     if book is Book.BETPAWA:
-        own.append(snapshot.bookmaker_id == bookmaker_id)
+        own = [snapshot.batch_id == batch.id, snapshot.bookmaker_id == bookmaker_id]
+    else:
+        own = [
+            snapshot.batch_id == batch.id,
+            owner.in_(select(CompetitorEvent.id).where(CompetitorEvent.source == book)),
+        ]
     session.execute(delete(snapshot).where(*own))
     previous = _previous_state(session, tables, book, bookmaker_id, batch, list(observed))
     result = SnapshotWrite()

@@ -21,6 +21,7 @@ from odds_pipeline.markets.overrides import (
     unmapped_report,
     update_user_mapping,
 )
+from odds_pipeline.storage import batches
 from odds_pipeline.storage.models import MappingAuditLog, UnmappedMarketLog, UserMarketMapping
 
 EARLY_GOALS = MarketLineRecord(
@@ -133,14 +134,22 @@ def test_a_mapping_that_could_never_map_is_refused(session: Session, bad):
     assert session.scalar(select(UserMarketMapping).where(UserMarketMapping.canonical_id == "bad")) is None
 
 
-def test_unmapped_lines_are_counted_per_market(session: Session):
+def _batch(session: Session, at: datetime) -> int:
+    return batches.ensure_batch(session, at.strftime("%Y-%m-%d-%H:%M"), at, at + timedelta(minutes=15)).id
+
+
+def test_unmapped_lines_are_counted_per_market_and_batch(session: Session):
     mapper = _mapper(session)
     first = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    assert record_unmapped(session, mapper.map_many([EARLY_GOALS, EARLY_GOALS]), first) == 1
     later = first + timedelta(minutes=15)
-    assert record_unmapped(session, mapper.map_many([EARLY_GOALS]), later) == 1
-    assert record_unmapped(session, mapper.map_many([]), later) == 0
+    first_batch, later_batch = _batch(session, first), _batch(session, later)
+    assert record_unmapped(session, mapper.map_many([EARLY_GOALS, EARLY_GOALS]), first_batch, first) == 1
+    assert record_unmapped(session, mapper.map_many([EARLY_GOALS]), later_batch, later) == 1
+    assert record_unmapped(session, mapper.map_many([]), later_batch, later) == 0
+    # Re-running a batch replaces its own count: nothing is counted twice.
+    assert record_unmapped(session, mapper.map_many([EARLY_GOALS]), later_batch, later) == 1
     row = session.scalar(select(UnmappedMarketLog).where(UnmappedMarketLog.external_market_id == "60180"))
+    session.refresh(row)
     assert (row.source, row.occurrence_count, row.reason) == (Book.SPORTYBET, 3, "UNKNOWN_MARKET")
     assert (row.first_seen_at, row.last_seen_at) == (first, later)
     assert row.market_name == "Over/Under - Early Goals" and row.sample_outcomes == ["Over", "Under"]

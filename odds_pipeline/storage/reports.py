@@ -1,0 +1,180 @@
+"""Read-only reports over a batch: what the checks measure and the fault benchmark counts.
+
+Every query that judges a batch lives here, so the checks (`defs/checks.py`) and the benchmarks
+measure the same thing.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Float, cast, column, func, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from odds_pipeline.domain import Book
+from odds_pipeline.markets import margins
+from odds_pipeline.storage import queries
+from odds_pipeline.storage.models import (
+    CompetitorEvent,
+    CompetitorMarketOdds,
+    CompetitorOddsSnapshot,
+    Event,
+    EventScrapeStatus,
+    MarketOdds,
+    OddsSnapshot,
+    ScrapeBatch,
+)
+
+MARGIN_MARKETS = ("3743", "5000")  # 1X2 and Over/Under: exclusive, complete, on every book
+
+
+def delivered_events(session: Session, batch: ScrapeBatch, book: Book) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(EventScrapeStatus)
+        .where(EventScrapeStatus.batch_id == batch.id, queries.delivered_by(book))
+    )
+
+
+def market_rows(session: Session, batch: ScrapeBatch) -> int:
+    total = 0
+    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
+        total += session.scalar(
+            select(func.count())
+            .select_from(market)
+            .join(snapshot, snapshot.id == market.snapshot_id)
+            .where(snapshot.batch_id == batch.id)
+        )
+    return total
+
+
+def events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) -> int:
+    """Events of this book scraped in the batch with neither a snapshot of the batch nor one it confirmed."""
+    scraped = select(EventScrapeStatus.sportradar_id, EventScrapeStatus.event_key).where(
+        EventScrapeStatus.batch_id == batch.id, queries.delivered_by(book)
+    )
+    keys = [sr or key for sr, key in session.execute(scraped)]
+    if not keys:
+        return 0
+    if book is Book.BETPAWA:
+        owner_id, snapshot, column = Event.id, OddsSnapshot, OddsSnapshot.event_id
+        owners = select(Event.id).where(
+            or_(Event.sportradar_id.in_(keys), func.concat("betpawa:", Event.external_id).in_(keys))
+        )
+    else:
+        owner_id, snapshot = CompetitorEvent.id, CompetitorOddsSnapshot
+        column = CompetitorOddsSnapshot.competitor_event_id
+        owners = select(CompetitorEvent.id).where(
+            CompetitorEvent.source == book,
+            or_(
+                CompetitorEvent.sportradar_id.in_(keys),
+                func.concat(f"{book.value}:", CompetitorEvent.external_id).in_(keys),
+            ),
+        )
+    covered = select(column).where(or_(snapshot.batch_id == batch.id, snapshot.last_confirmed_at >= batch.window_start))
+    return session.scalar(select(func.count()).select_from(owners.where(owner_id.not_in(covered)).subquery()))
+
+
+def impossible_prices(session: Session, batch_id: int) -> int:
+    total = 0
+    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
+        outcome = func.jsonb_array_elements(market.outcomes).table_valued(column("value", JSONB)).alias("outcome")
+        total += session.scalar(
+            select(func.count())
+            .select_from(market)
+            .join(snapshot, snapshot.id == market.snapshot_id)
+            .join(outcome, text("true"))
+            .where(snapshot.batch_id == batch_id, cast(outcome.c.value["odds"].astext, Float) <= 1.0)
+        )
+    return total
+
+
+def median_margins(session: Session, batch_id: int) -> dict[str, float]:
+    """Median margin per book over the batch's complete, active 1X2 and Over/Under lines."""
+    found: dict[str, list[float]] = {}
+    betpawa = (
+        select(MarketOdds.outcomes)
+        .join(OddsSnapshot, OddsSnapshot.id == MarketOdds.snapshot_id)
+        .where(OddsSnapshot.batch_id == batch_id, MarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
+    )
+    competitors = (
+        select(CompetitorEvent.source, CompetitorMarketOdds.outcomes)
+        .join(CompetitorOddsSnapshot, CompetitorOddsSnapshot.id == CompetitorMarketOdds.snapshot_id)
+        .join(CompetitorEvent, CompetitorEvent.id == CompetitorOddsSnapshot.competitor_event_id)
+        .where(CompetitorOddsSnapshot.batch_id == batch_id, CompetitorMarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
+    )
+    rows = [(Book.BETPAWA, outcomes) for (outcomes,) in session.execute(betpawa)]
+    rows += list(session.execute(competitors))
+    for book, outcomes in rows:
+        if outcomes and all(o["is_active"] for o in outcomes) and len(outcomes) >= 2:
+            found.setdefault(Book(book).value, []).append(margins.margin([o["odds"] for o in outcomes]))
+    return {book: statistics.median(values) for book, values in found.items()}
+
+
+@dataclass
+class BookOutcome:
+    """One book's events in one batch: listed, stored with their odds, and why the others were not."""
+
+    listed: int = 0
+    stored: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # error type → events
+
+    @property
+    def failed(self) -> int:
+        return self.listed - self.stored
+
+    def to_json(self) -> dict[str, Any]:
+        return {"listed": self.listed, "stored": self.stored, "failed": self.failed, "failures": dict(self.failures)}
+
+
+def batch_outcomes(session: Session, batch: ScrapeBatch) -> dict[str, BookOutcome]:
+    """Per book: every event it listed, stored with its odds or failed with the type of its error."""
+    outcomes = {}
+    rows = session.execute(
+        select(
+            EventScrapeStatus.platforms_requested, EventScrapeStatus.platforms_scraped, EventScrapeStatus.error_details
+        ).where(EventScrapeStatus.batch_id == batch.id)
+    ).all()
+    for book in Book:
+        outcome = BookOutcome()
+        for requested, scraped, details in rows:
+            if book.value not in requested:
+                continue
+            outcome.listed += 1
+            if book.value not in scraped:
+                outcome.failures[(details or {}).get(book.value, "unknown").split(":", 1)[0]] += 1
+        without_odds = events_without_snapshot(session, batch, book)
+        outcome.stored = outcome.listed - sum(outcome.failures.values()) - without_odds
+        if without_odds:
+            outcome.failures["odds not stored"] += without_odds
+        outcomes[book.value] = outcome
+    return outcomes
+
+
+# (table, natural key): a row repeated under its natural key is a duplicate a re-run must never make.
+NATURAL_KEYS = [
+    ("events", "external_id"),
+    ("competitor_events", "source, external_id"),
+    ("odds_snapshots", "event_id, batch_id, bookmaker_id"),
+    ("competitor_odds_snapshots", "competitor_event_id, batch_id"),
+    ("market_odds", "snapshot_id, betpawa_market_id, line"),
+    ("competitor_market_odds", "snapshot_id, betpawa_market_id, line"),
+    ("event_scrape_status", "batch_id, event_key"),
+    ("scrape_runs", "batch_id, bookmaker_id"),
+]
+
+
+def duplicate_keys(session: Session) -> int:
+    """Rows beyond the first under each natural key, over every table that has one."""
+    total = 0
+    for table, key in NATURAL_KEYS:
+        total += int(
+            session.scalar(
+                text(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {table} GROUP BY {key}) AS k")
+            )
+        )
+    return total
