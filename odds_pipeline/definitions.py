@@ -7,7 +7,13 @@ import warnings
 import dagster as dg
 
 from odds_pipeline.defs.assets import build_assets
-from odds_pipeline.defs.automation import batch_failure_sensor, batch_job, batch_schedule, missed_batches_sensor
+from odds_pipeline.defs.automation import (
+    batch_failure_sensor,
+    batch_job,
+    batch_schedule,
+    missed_batches_sensor,
+    pool_waits_sensor,
+)
 from odds_pipeline.defs.checks import build_checks
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
@@ -25,7 +31,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=build_checks(partitions),
         jobs=[job],
         schedules=[batch_schedule(job)],
-        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions, job)],
+        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions), pool_waits_sensor()],
         resources=resources_from_settings(settings),
         # Steps in forked workers of a server that has the project imported once: a step starts in
         # a fraction of a second instead of re-importing Dagster and the project each time.

@@ -1,14 +1,15 @@
 """The batch job, its schedule, the missed-batch sensor and the run-failure sensor."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from odds_pipeline.defs.failures import failure_messages
+from odds_pipeline.defs.failures import failure_messages, record_failed_run
+from odds_pipeline.defs.recovery import report_pool_waits
 from odds_pipeline.defs.resources import BatchPolicyResource, DatabaseResource, LandingResource
 from odds_pipeline.domain import Book
-from odds_pipeline.storage import batches
 
 if TYPE_CHECKING:  # define_asset_job's result type is not exported by dagster
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -20,6 +21,7 @@ IN_FLIGHT = {
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 }
+MAX_TOLD = 500  # waits remembered in the pool sensor's cursor, so each is told once
 SCHEDULE_GRACE = timedelta(minutes=5)  # the schedule's own run of the newest window gets this long to start
 
 
@@ -57,7 +59,8 @@ def missed_partitions(
         scrapable = now - window_end <= timedelta(minutes=policy.late_window_minutes)
         if not scrapable and not all(store.manifests(key, book) for book in Book):
             continue  # past the late window without a capture: nothing can bring it back
-        runs = instance.get_runs(filters=dg.RunsFilter(job_name=BATCH_JOB, tags={"dagster/partition": key}))
+        # Any job's run counts: a backfill from the UI runs as Dagster's asset job, not as the batch job.
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": key}))
         if any(run.status in IN_FLIGHT for run in runs):
             continue
         # The attempt number keeps a retry of a failed batch from being swallowed as a duplicate run key.
@@ -86,25 +89,40 @@ def missed_batches_sensor(
     return missed_batches
 
 
-def batch_failure_sensor(
-    partitions: dg.TimeWindowPartitionsDefinition, job: "UnresolvedAssetJobDefinition"
-) -> dg.SensorDefinition:
+def batch_failure_sensor(partitions: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="record_batch_failure",
-        monitored_jobs=[job],
+        monitor_all_code_locations=False,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Marks the batch of a failed run as failed, with why it failed.",
+        description="Marks the batch of any failed run, the batch job's or a backfill's, as failed, with why.",
     )
     def record_batch_failure(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
-        key = context.dagster_run.tags.get("dagster/partition")
-        if not key:
-            return
-        steps = failure_messages(context.get_step_failure_events())
-        note = "; ".join(steps) or context.failure_event.message or "the run failed"
-        window = partitions.time_window_for_partition_key(key)
+        run = context.dagster_run
+        reasons = failure_messages(context.get_step_failure_events())
+        if not reasons and context.failure_event.message:
+            reasons = [context.failure_event.message]
         with database.session() as session:
-            batches.mark_batch_failed(
-                session, key, window.start, window.end, f"run {context.dagster_run.run_id}: {note}"
-            )
+            key = record_failed_run(session, partitions, run.run_id, run.tags, reasons)
+        if key:
+            context.log.info(f"batch {key} marked failed: {'; '.join(reasons)}")
 
     return record_batch_failure
+
+
+def pool_waits_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name="batches_waiting_on_pools",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Writes into a batch's own log, at INFO, when one of its steps waits for a bookmaker "
+        "pool, and which run holds the pool.",
+    )
+    def batches_waiting_on_pools(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        told = set(json.loads(context.cursor)) if context.cursor else set()
+        new = report_pool_waits(context.instance, told)
+        context.update_cursor(json.dumps(sorted(told)[-MAX_TOLD:]))
+        for wait in new:
+            context.log.info(f"run {wait.run_id}: {wait.message()}")
+        return dg.SkipReason(f"{len(new)} new waits on a bookmaker pool reported" if new else "no batch waits")
+
+    return batches_waiting_on_pools

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -17,14 +18,16 @@ from typing import Any
 
 import dagster as dg
 import httpx
+from sqlalchemy.orm import Session
 
-from odds_pipeline.defs.failures import failure_messages
+from odds_pipeline.defs.failures import failure_messages, record_failed_run
+from odds_pipeline.defs.recovery import WORKER_PID_TAG, recover_dead_runs, report_pool_waits, worker_tags
 from odds_pipeline.domain import Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
 from odds_pipeline.settings import SANDBOX_PORT, SANDBOX_URL, Settings
 from odds_pipeline.storage import migrations
-from odds_pipeline.storage.database import app_database_url, dagster_database_url
+from odds_pipeline.storage.database import app_database_url, dagster_database_url, make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
@@ -111,18 +114,30 @@ class BatchReport:
         return out
 
 
+POOL_WATCH_S = 10.0  # how often a waiting batch is told what it waits for
+
+
 def run_latest_batch(settings: Settings, partition_key: str | None = None) -> BatchReport:
-    """Materialize one batch partition (by default the latest complete window) on the real instance."""
+    """Materialize one batch partition (by default the latest complete window) on the real instance.
+
+    Runs left behind by a killed process are failed first and their pool slots freed, so they
+    cannot hold this batch up; while this batch waits for a bookmaker's pool, it says so.
+    """
     from odds_pipeline.defs.partitions import batch_partitions
 
-    key = partition_key or batch_partitions(settings).get_last_partition_key()
+    partitions = batch_partitions(settings)
+    key = partition_key or partitions.get_last_partition_key()
     with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(scrape_batch_job),
-            instance=instance,
-            tags={"dagster/partition": key},
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        )
+        for line in recover_dead_runs(instance):
+            print(f"recovered: {line}", flush=True)
+        tags = {"dagster/partition": key, **worker_tags()}
+        with watching_pools(instance, tags[WORKER_PID_TAG]):
+            result = dg.execute_job(
+                dg.reconstructable(scrape_batch_job),
+                instance=instance,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
         report = BatchReport(partition_key=key, success=result.success)
         for event in result.get_asset_materialization_events():
             materialization = event.materialization
@@ -139,7 +154,37 @@ def run_latest_batch(settings: Settings, partition_key: str | None = None) -> Ba
                 )
             )
         report.failures = failure_messages(result.all_events)
+    if not result.success:
+        # No daemon runs the failure sensor here: record the failure on the batch as it would.
+        engine = make_engine(app_database_url(settings))
+        try:
+            with Session(engine) as session, session.begin():
+                record_failed_run(session, partitions, result.run_id, tags, report.failures)
+        finally:
+            engine.dispose()
     return report
+
+
+@contextmanager
+def watching_pools(instance: dg.DagsterInstance, pid: str) -> Iterator[None]:
+    """While the block runs, print (and log into the run) every wait of this process's run on a pool."""
+    stop = threading.Event()
+    told: set[str] = set()
+
+    def watch() -> None:
+        while not stop.wait(POOL_WATCH_S):
+            for wait in report_pool_waits(instance, told):
+                run = instance.get_run_by_id(wait.run_id)
+                if run is not None and run.tags.get(WORKER_PID_TAG) == pid:
+                    print(f"waiting: {wait.message()}", flush=True)
+
+    watcher = threading.Thread(target=watch, name="pool-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(POOL_WATCH_S)
 
 
 def run_ui(env: dict[str, str]) -> int:
