@@ -176,6 +176,13 @@ def cmd_bench_map(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_faults(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench import bench_faults
+
+    print(json.dumps(bench_faults(settings, scale=args.scale, latency_ms=args.latency_ms, seed=args.seed)))
+    return 0
+
+
 def cmd_bench_batch(settings: Settings, args: argparse.Namespace) -> int:
     from odds_pipeline.bench import bench_batch
 
@@ -209,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
     serve = sandbox_commands.add_parser("serve", help="serve the nine endpoints and the control endpoints")
     serve.add_argument("--port", type=int, default=SANDBOX_PORT)
-    serve.add_argument("--scale", choices=["demo", "full"], default="demo")
+    serve.add_argument("--scale", choices=["tiny", "demo", "full"], default="demo")
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--latency-ms", type=float, default=0.0, help="added to every bookmaker answer")
     serve.add_argument("--faults", default=None, help="e.g. 5xx=0.05,timeout=0.01,bet9ja.403=0.02,sportybet.down=1")
@@ -247,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--latency-ms", type=float, default=300.0)
     batch.add_argument("--seed", type=int, default=7)
     batch.set_defaults(handler=cmd_bench_batch)
+    faults = bench_commands.add_parser(
+        "faults", help="one batch under 5xx, timeouts, malformed answers and 429s, then the same batch again"
+    )
+    faults.add_argument("--scale", choices=["tiny", "demo", "full"], default="full")
+    faults.add_argument("--latency-ms", type=float, default=300.0)
+    faults.add_argument("--seed", type=int, default=7)
+    faults.set_defaults(handler=cmd_bench_faults)
     return parser
 
 

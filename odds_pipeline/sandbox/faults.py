@@ -1,7 +1,8 @@
 """Fault injection by spec: which share of a book's requests fail, and how.
 
-A spec is a comma list of ``[book.]kind=share``, e.g. ``5xx=0.05,timeout=0.01,bet9ja.403=0.02`` or
-``sportybet.down=1``. Kinds:
+A spec is a comma list of ``[book.][endpoint.]kind=share``, e.g. ``5xx=0.05,timeout=0.01,bet9ja.403=0.02``,
+``sportybet.down=1`` or ``sportybet.events.5xx=1`` (every SportyBet event list fails). Endpoints are
+``catalogue``, ``events`` (the lists) and ``event`` (full events). Kinds:
 
 - ``5xx``: an HTTP 500/502/503 answer;
 - ``timeout``: the answer is held back past any sensible client timeout;
@@ -41,11 +42,15 @@ class FaultSpecError(ValueError):
 FORBIDDEN_BURST_LENGTH = 3
 
 
+ENDPOINTS = ("catalogue", "events", "event")
+Scope = tuple[Book | None, str | None]  # (book, endpoint); None is every book or every endpoint
+
+
 @dataclass
 class FaultPlan:
-    """Shares per book (None = every book) and kind, and the state of running 403 bursts."""
+    """Shares per scope (book and endpoint) and kind, and the state of running 403 bursts."""
 
-    shares: dict[Book | None, dict[Fault, float]] = field(default_factory=dict)
+    shares: dict[Scope, dict[Fault, float]] = field(default_factory=dict)
     seed: int = 0
     _rng: random.Random = field(init=False)
     _burst_left: dict[Book, int] = field(default_factory=dict)
@@ -56,32 +61,38 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, spec: str | None, seed: int = 0) -> FaultPlan:
-        shares: dict[Book | None, dict[Fault, float]] = {}
+        shares: dict[Scope, dict[Fault, float]] = {}
         for item in filter(None, (part.strip() for part in (spec or "").split(","))):
             name, sep, value = item.partition("=")
             if not sep:
                 raise FaultSpecError(f"fault {item!r} has no '=share'")
-            book_name, dot, kind_name = name.rpartition(".")
+            *scope, kind_name = name.split(".")
             try:
-                book = Book(book_name) if dot else None
+                book = Book(scope.pop(0)) if scope and scope[0] not in ENDPOINTS else None
+                endpoint = scope.pop(0) if scope else None
+                if scope or (endpoint is not None and endpoint not in ENDPOINTS):
+                    raise ValueError(f"not [book.][endpoint.]kind: {name!r}")
                 kind = Fault(kind_name)
                 share = float(value)
             except ValueError as exc:
                 raise FaultSpecError(f"bad fault {item!r}: {exc}") from exc
             if not 0.0 <= share <= 1.0:
                 raise FaultSpecError(f"fault share must lie in [0, 1]: {item!r}")
-            shares.setdefault(book, {})[kind] = share
+            shares.setdefault((book, endpoint), {})[kind] = share
         return cls(shares=shares, seed=seed)
 
     def describe(self) -> str:
         parts = []
-        for book, kinds in self.shares.items():
-            parts += [f"{book.value + '.' if book else ''}{kind.value}={share:g}" for kind, share in kinds.items()]
+        for (book, endpoint), kinds in self.shares.items():
+            scope = "".join(f"{part}." for part in (book and book.value, endpoint) if part)
+            parts += [f"{scope}{kind.value}={share:g}" for kind, share in kinds.items()]
         return ",".join(parts)
 
-    def draw(self, book: Book) -> Fault | None:
-        """The fault, if any, to inflict on this request to ``book``."""
-        kinds = {**self.shares.get(None, {}), **self.shares.get(book, {})}
+    def draw(self, book: Book, endpoint: str | None = None) -> Fault | None:
+        """The fault, if any, to inflict on this request to ``book``'s ``endpoint``; the narrowest scope wins."""
+        kinds: dict[Fault, float] = {}
+        for scope in ((None, None), (book, None), (None, endpoint), (book, endpoint)):
+            kinds.update(self.shares.get(scope, {}))
         with self._lock:
             if kinds.get(Fault.DOWN, 0.0) >= 1.0:
                 return Fault.DOWN

@@ -78,7 +78,7 @@ class Sandbox:
         """Count the request, wait the configured latency, inject a fault or render the payload."""
         with self._lock:
             self.requests[(book.value, endpoint)] += 1
-        fault = self.faults.draw(book)
+        fault = self.faults.draw(book, endpoint)
         if fault is not None:
             with self._lock:
                 self.faults_injected[(book.value, fault.value)] += 1

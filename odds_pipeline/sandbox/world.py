@@ -26,13 +26,14 @@ DRIFT_SPREAD = 0.04  # a move takes a price within ±2% of its match level
 
 
 class Scale(StrEnum):
+    TINY = "tiny"  # a few dozen events per book: whole batches in seconds, for tests of failure modes
     DEMO = "demo"
     FULL = "full"
 
 
 # (tournaments, matches in the world). About 79% of matches are on a given book and two thirds
-# of kickoffs fall inside the listing horizon, which gives ~150 / ~1,250 listed events per book.
-SCALE_SIZES = {Scale.DEMO: (30, 285), Scale.FULL: (200, 2370)}
+# of kickoffs fall inside the listing horizon, which gives ~25 / ~150 / ~1,250 listed events per book.
+SCALE_SIZES = {Scale.TINY: (8, 48), Scale.DEMO: (30, 285), Scale.FULL: (200, 2370)}
 
 COUNTRIES = (
     "England", "Spain", "Italy", "Germany", "France", "Netherlands", "Portugal", "Belgium", "Turkey",

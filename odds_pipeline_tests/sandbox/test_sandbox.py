@@ -150,6 +150,14 @@ def test_fault_specs() -> None:
     plan = FaultPlan.parse("5xx=0.5,bet9ja.down=1")
     assert plan.draw(Book.BET9JA) is Fault.DOWN
     assert {plan.draw(Book.BETPAWA) for _ in range(50)} == {Fault.SERVER_ERROR, None}
-    for bad in ("5xx", "nonsense=0.1", "5xx=2", "mars.5xx=0.1"):
+    for bad in ("5xx", "nonsense=0.1", "5xx=2", "mars.5xx=0.1", "sportybet.lists.5xx=1", "a.b.c.5xx=1"):
         with pytest.raises(FaultSpecError):
             FaultPlan.parse(bad)
+
+
+def test_fault_specs_can_aim_at_one_endpoint() -> None:
+    plan = FaultPlan.parse("sportybet.events.5xx=1,event.malformed=1")
+    assert plan.draw(Book.SPORTYBET, "events") is Fault.SERVER_ERROR
+    assert plan.draw(Book.BETPAWA, "events") is None and plan.draw(Book.SPORTYBET, "catalogue") is None
+    assert plan.draw(Book.BET9JA, "event") is Fault.MALFORMED
+    assert plan.describe() == "sportybet.events.5xx=1,event.malformed=1"
