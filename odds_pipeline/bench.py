@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -192,25 +193,47 @@ def _database_figures(url: Any) -> tuple[int, int]:
     return rows, size
 
 
-def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
-    """Two batches through Dagster: a full one, then one 15 sandbox minutes later under the default drift."""
+@dataclass
+class BatchBench:
+    """A fresh database, a sandbox in its own process and a test instance: batches run through Dagster."""
+
+    url: Any
+    sandbox_url: str
+    instance: Any
+
+    def run(self, key: str) -> Any:
+        import dagster as dg
+
+        from odds_pipeline.defs.runner import scrape_batch_job
+
+        return dg.execute_job(
+            dg.reconstructable(scrape_batch_job), instance=self.instance, tags={"dagster/partition": key}
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.sandbox_url}/__sandbox/stats", timeout=10).json()
+
+
+@contextmanager
+def batch_bench(settings: Settings, *, scale: str, latency_ms: float, seed: int, faults: str | None = None):
     import tempfile
     import uuid
 
     import dagster as dg
 
-    from odds_pipeline.defs.partitions import batch_partitions
-    from odds_pipeline.defs.runner import scrape_batch_job
     from odds_pipeline.storage import migrations
     from odds_pipeline.storage.database import drop_database, ensure_database, start_embedded_server
 
     url = start_embedded_server(settings.pgdata_dir).url(f"odds_bench_{uuid.uuid4().hex[:8]}")
     ensure_database(url)
     migrations.upgrade(url)
-    keys = batch_partitions(settings).get_partition_keys()[-2:]
     saved = dict(os.environ)
     try:
-        with sandbox_process(scale, latency_ms, seed) as sandbox_url, tempfile.TemporaryDirectory() as landing:
+        with (
+            sandbox_process(scale, latency_ms, seed, faults) as sandbox_url,
+            tempfile.TemporaryDirectory() as landing,
+            dg.instance_for_test() as instance,
+        ):
             os.environ.update(
                 {
                     "DATABASE_URL": url.render_as_string(hide_password=False),
@@ -218,33 +241,43 @@ def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
                     **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox_url for book in Book},
                 }
             )
-            local = settings_for(settings, sandbox_url)
-            figures: dict[str, Any] = {}
-            with dg.instance_for_test() as instance:
-                before = _database_figures(url)
-                for batch, key in enumerate(keys, start=1):
-                    started = time.perf_counter()
-                    result = dg.execute_job(
-                        dg.reconstructable(scrape_batch_job), instance=instance, tags={"dagster/partition": key}
-                    )
-                    wall_s = time.perf_counter() - started
-                    if not result.success:
-                        raise RuntimeError(f"bench batch {key} failed")
-                    after = _database_figures(url)
-                    figures[batch] = (wall_s, after[0] - before[0], after[1] - before[1])
-                    before = after
-                    if batch == 1:
-                        stats = httpx.get(f"{sandbox_url}/__sandbox/stats", timeout=10).json()
-                        httpx.post(f"{sandbox_url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
+            yield BatchBench(url, sandbox_url, instance)
     finally:
         os.environ.clear()
         os.environ.update(saved)
         drop_database(url)
+
+
+def _network_bound(settings: Settings, stats: dict[str, Any], latency_ms: float) -> tuple[dict[str, int], float]:
+    """Requests per book, and the network's lower bound: each book's requests over its slots."""
     requests = {book.value: stats["totals"].get(book.value, 0) for book in Book}
-    lower_bound = max(
-        requests[book.value] * (latency_ms + local.books[book].pace_ms) / 1000 / local.books[book].concurrency
+    bound = max(
+        requests[book.value] * (latency_ms + settings.books[book].pace_ms) / 1000 / settings.books[book].concurrency
         for book in Book
     )
+    return requests, bound
+
+
+def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
+    """Two batches through Dagster: a full one, then one 15 sandbox minutes later under the default drift."""
+    from odds_pipeline.defs.partitions import batch_partitions
+
+    keys = batch_partitions(settings).get_partition_keys()[-2:]
+    figures: dict[int, tuple[float, int, int]] = {}
+    with batch_bench(settings, scale=scale, latency_ms=latency_ms, seed=seed) as bench:
+        before = _database_figures(bench.url)
+        for batch, key in enumerate(keys, start=1):
+            started = time.perf_counter()
+            if not bench.run(key).success:
+                raise RuntimeError(f"bench batch {key} failed")
+            wall_s = time.perf_counter() - started
+            after = _database_figures(bench.url)
+            figures[batch] = (wall_s, after[0] - before[0], after[1] - before[1])
+            before = after
+            if batch == 1:
+                stats = bench.stats()
+                httpx.post(f"{bench.sandbox_url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
+    requests, lower_bound = _network_bound(settings, stats, latency_ms)
     return {
         "wall_s": round(figures[1][0], 2),
         "lower_bound_s": round(lower_bound, 2),
@@ -254,4 +287,50 @@ def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
         "bytes_second": figures[2][2],
         "wall_second_s": round(figures[2][0], 2),
         "requests": requests,
+    }
+
+
+FAULT_MIX = "5xx=0.05,timeout=0.02,malformed=0.01,429=0.02"
+
+
+def bench_faults(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
+    """One batch under the fault mix, then the same batch again: what was stored, what was lost and why."""
+    from sqlalchemy.orm import Session
+
+    from odds_pipeline.defs.partitions import batch_partitions
+    from odds_pipeline.storage import batches
+    from odds_pipeline.storage.database import make_engine
+    from odds_pipeline.storage.reports import batch_outcomes, duplicate_keys
+
+    key = batch_partitions(settings).get_last_partition_key()
+    statuses = []
+    with batch_bench(settings, scale=scale, latency_ms=latency_ms, seed=seed, faults=FAULT_MIX) as bench:
+        engine = make_engine(bench.url)
+        try:
+            for _ in range(2):
+                started = time.perf_counter()
+                result = bench.run(key)
+                wall_s = time.perf_counter() - started
+                with Session(engine) as session:
+                    batch = batches.batch_for(session, key)
+                    statuses.append(("succeeded" if result.success else "failed", batch.status.value, wall_s))
+                    if len(statuses) == 1:
+                        first_books = batch_outcomes(session, batch)
+            with Session(engine) as session:
+                books = batch_outcomes(session, batches.batch_for(session, key))
+                duplicates = duplicate_keys(session)
+            injected = bench.stats()["faults_injected"]
+        finally:
+            engine.dispose()
+    return {
+        "books": {book: outcome.to_json() for book, outcome in books.items()},
+        "duplicates": duplicates,
+        "first_status": statuses[0][1],
+        "rerun_status": statuses[1][1],
+        "first_run": statuses[0][0],
+        "rerun_run": statuses[1][0],
+        "first_stored": {book: outcome.stored for book, outcome in first_books.items()},
+        "wall_s": {"first": round(statuses[0][2], 1), "rerun": round(statuses[1][2], 1)},
+        "faults": FAULT_MIX,
+        "faults_injected": injected,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,86 +13,27 @@ import pytest
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from odds_pipeline.bench import settings_for
-from odds_pipeline.definitions import build_definitions
 from odds_pipeline.defs.automation import missed_partitions
 from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import BatchPolicyResource, LandingResource
 from odds_pipeline.domain import BatchStatus, BatchTrigger, Book, EventScrapeOutcome
-from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
-from odds_pipeline.sandbox.world import WorldConfig
-from odds_pipeline.settings import Settings
-from odds_pipeline.storage import migrations
-from odds_pipeline.storage.database import EmbeddedServer, drop_database, ensure_database, make_engine
+from odds_pipeline.sandbox.world import Scale
+from odds_pipeline.storage.database import EmbeddedServer
 from odds_pipeline.storage.models import (
     CompetitorEvent,
     Event,
     EventScrapeStatus,
     OddsSnapshot,
-    ScrapeBatch,
     ScrapeError,
 )
-from odds_pipeline_tests.tables import row_counts
-
-
-@dataclasses.dataclass
-class Pipeline:
-    settings: Settings
-    engine: Engine
-    sandbox: RunningSandbox
-    instance: dg.DagsterInstance
-
-    def defs(self, **policy: int) -> dg.Definitions:
-        return build_definitions(dataclasses.replace(self.settings, **policy))
-
-    def run(self, key: str, *, tags: dict[str, str] | None = None, **policy: int) -> dg.ExecuteInProcessResult:
-        job = self.defs(**policy).resolve_job_def("scrape_batch")
-        return job.execute_in_process(partition_key=key, instance=self.instance, raise_on_error=False, tags=tags)
-
-    def counts(self) -> dict[str, int]:
-        return row_counts(self.engine)
-
-    def batch(self, key: str) -> ScrapeBatch:
-        with Session(self.engine) as session:
-            return session.scalar(select(ScrapeBatch).where(ScrapeBatch.partition_key == key))
+from odds_pipeline_tests.defs.harness import Pipeline, checks_of, figures, latest_key, pipeline_on
 
 
 @pytest.fixture(scope="module")
 def pipeline(pg_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    url = pg_server.url(f"odds_dagster_{uuid.uuid4().hex[:8]}")
-    ensure_database(url)
-    migrations.upgrade(url)
-    var_dir = tmp_path_factory.mktemp("var")
-    with (
-        RunningSandbox(SandboxOptions(world=WorldConfig(seed=3, follow_wall_clock=False))) as sandbox,
-        dg.instance_for_test() as instance,
-    ):
-        settings = dataclasses.replace(
-            settings_for(Settings.from_env(), sandbox.url),
-            var_dir=var_dir,
-            landing_root=var_dir / "landing",
-            database_url=url.render_as_string(hide_password=False),
-        )
-        engine = make_engine(url)
-        yield Pipeline(settings, engine, sandbox, instance)
-        engine.dispose()
-    drop_database(url)
-
-
-def latest_key(settings: Settings) -> str:
-    return batch_partitions(settings).get_last_partition_key()
-
-
-def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {f"{e.asset_key.to_user_string()}.{e.check_name}": e.passed for e in result.get_asset_check_evaluations()}
-
-
-def figures(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
-    for event in result.get_asset_materialization_events():
-        if event.materialization.asset_key.to_user_string() == asset:
-            return {k: v.value for k, v in event.materialization.metadata.items()}
-    raise AssertionError(f"{asset} was not materialized")
+    with pipeline_on(pg_server, tmp_path_factory.mktemp("var"), Scale.TINY) as running:
+        yield running
 
 
 def sandbox_pairs(url: str) -> dict[Book, set[tuple[str, str]]]:
@@ -136,7 +76,7 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("odds_snapshots")).parent_keys}
     assert upstream == {"matched_events"}
     assert defs.resolve_schedule_def("scrape_batch_schedule").cron_schedule == "*/15 * * * *"
-    assert {s.name for s in defs.sensors} == {"missed_batches", "record_batch_failure"}
+    assert {s.name for s in defs.sensors} == {"missed_batches", "record_batch_failure", "batches_waiting_on_pools"}
     assert all(c.partitions_def is not None for c in defs.asset_checks)
 
 
@@ -148,7 +88,7 @@ def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     assert first.success, [e.message for e in first.all_events if e.is_failure]
     assert all(checks_of(first).values()), checks_of(first)
     counts = pipeline.counts()
-    assert counts["events"] > 100 and counts["market_odds"] > 10_000
+    assert counts["events"] >= 15 and counts["market_odds"] > 1_000
     batch = pipeline.batch(key)
     assert (batch.status, batch.trigger) == (BatchStatus.COMPLETED, BatchTrigger.MANUAL)
     with Session(pipeline.engine) as session:
@@ -192,37 +132,44 @@ def test_checks_fail_when_a_batch_loses_rows(pipeline: Pipeline):
     assert checks["betpawa_raw_capture.capture_intact"] is True
 
 
-def test_a_book_that_is_down_gives_a_partial_batch(pipeline: Pipeline):
+def test_a_book_that_is_down_gives_a_partial_batch_and_every_lost_event_is_named(pipeline: Pipeline):
     key = latest_key(pipeline.settings)
     faults = f"{pipeline.sandbox.url}/__sandbox/faults"
-    # SportyBet is down; one Bet9ja answer in ten is broken JSON; one BetPawa answer in ten renamed a field.
-    spec = "sportybet.down=1,bet9ja.malformed=0.1,betpawa.drift=0.1"
+    # SportyBet is down; Bet9ja's full events come back broken 7 times in 10, so retries save most
+    # but not all; one BetPawa event in ten renamed a field.
+    spec = "sportybet.down=1,bet9ja.event.malformed=0.7,betpawa.drift=0.1"
     httpx.post(faults, params={"spec": spec}, timeout=10).raise_for_status()
     try:
         result = pipeline.run(key)
     finally:
         httpx.post(faults, params={"spec": ""}, timeout=10).raise_for_status()
+    assert result.success
     checks = checks_of(result)
     assert checks["sportybet_palimpsest.not_empty"] is False
     assert checks["betpawa_palimpsest.not_empty"] and checks["bet9ja_palimpsest.not_empty"]
-    assert figures(result, "sportybet_raw_capture")["run_status"] == "failed"
+    assert figures(result, "sportybet_raw_capture")["run_status"] == "connection_failed"
+    assert figures(result, "matched_events")["sportybet_match_rate"] == 0  # a book that delivered nothing
     odds = figures(result, "odds_snapshots")
     assert odds["bet9ja_snapshots"] + odds["bet9ja_unchanged_events"] > 0  # the other books went on
     assert pipeline.batch(key).status is BatchStatus.PARTIAL
+    bet9ja = figures(result, "bet9ja_palimpsest")
+    assert 0 < bet9ja["lost"] < bet9ja["listed"] and bet9ja["run_status"] == "partial"
     with Session(pipeline.engine) as session:
         errors = session.scalars(select(ScrapeError.error_type)).all()
         batch_id = pipeline.batch(key).id
         statuses = session.execute(
-            select(EventScrapeStatus.status, EventScrapeStatus.platforms_failed).where(
+            select(EventScrapeStatus.status, EventScrapeStatus.platforms_failed, EventScrapeStatus.error_details).where(
                 EventScrapeStatus.batch_id == batch_id
             )
         ).all()
     assert {"BookmakerUnavailableError", "MalformedResponseError", "MissingFieldError"} <= set(errors)
-    # Events whose Bet9ja answer was broken are recorded as failed on Bet9ja, not dropped.
-    failed_on_bet9ja = [status for status, failed in statuses if "bet9ja" in failed]
-    assert failed_on_bet9ja and all(
-        s in (EventScrapeOutcome.PARTIAL, EventScrapeOutcome.FAILED) for s in failed_on_bet9ja
-    )
+    # Every event a book lost is failed on that book, with the reason it was lost.
+    for book, reason in ((Book.BET9JA, "MalformedResponseError"), (Book.BETPAWA, "MissingFieldError")):
+        failed = [(status, details) for status, failed, details in statuses if book.value in failed]
+        assert failed, book
+        assert all(status in (EventScrapeOutcome.PARTIAL, EventScrapeOutcome.FAILED) for status, _ in failed)
+        assert all(details[book.value].startswith(reason) for _, details in failed), book
+    assert sum(1 for _, failed, _ in statuses if "bet9ja" in failed) == bet9ja["lost"]
 
 
 def test_a_backfill_rederives_from_the_landing_store(pipeline: Pipeline):
