@@ -175,6 +175,79 @@ def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
     }
 
 
+def _digest_event(event: Any, mappings: list[Any]) -> dict[str, Any]:
+    """Everything a parse and its mapping produced, in plain JSON: two versions agree when these do."""
+    header = event.event
+    return {
+        "event": [header.external_id, header.sportradar_id, header.kickoff.isoformat(), header.home_team,
+                  header.away_team, header.tournament and [header.tournament.external_id, header.tournament.name,
+                                                           header.tournament.country]],
+        "lines": [
+            [line.market_id, line.market_name, line.specifier, line.line, line.handicap, [list(p) for p in line.params],
+             list(line.groups), line.handicap_type,
+             [[o.name, o.odds, o.suspended, o.outcome_id, o.label] for o in line.outcomes]]
+            for line in event.lines
+        ],
+        "problems": [[p.error_type, p.field, str(p.args[0])] for p in event.problems],
+        "mappings": [m.to_json() for m in mappings],
+    }  # fmt: skip
+
+
+def bench_parse(settings: Settings, *, runs: int = 5, passes: int = 5) -> dict[str, Any]:
+    """Parse and map the books' recorded answers, in this process, with a new parser and mapper per pass.
+
+    Each run times ``passes`` passes over the five answers; the figures are medians over the runs.
+    ``results_sha256`` digests every record and mapping made: a faster version must give the same one.
+    """
+    import hashlib
+    import statistics
+
+    import orjson
+
+    from odds_pipeline.markets.explain import raw_from_file
+    from odds_pipeline.sandbox.templates import REAL_ANSWERS, REAL_DIR
+
+    answers = [(book, name, raw_from_file(book, REAL_DIR / name)) for book in Book for name in REAL_ANSWERS[book]]
+    catalogue = file_catalogue()
+
+    def one_pass(timings: dict[str, float]) -> list[dict[str, Any]]:
+        mapper = MarketMapper(catalogue)
+        parse = {book: event_parser(book, settings) for book in Book}
+        digests = []
+        for book, name, raw in answers:
+            fresh = dataclasses.replace(raw, _decoded=[])  # nothing decoded yet, as when it arrived
+            started = time.perf_counter()
+            event = parse[book](fresh)
+            mappings = mapper.map_many(event.lines)
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+            digests.append(_digest_event(event, mappings))
+        return digests
+
+    digest = hashlib.sha256(orjson.dumps(one_pass({}))).hexdigest()  # also warms imports and the catalogue
+    per_run: list[dict[str, float]] = []
+    for _ in range(runs):
+        timings: dict[str, float] = {}
+        for _ in range(passes):
+            one_pass(timings)
+        per_run.append({name: seconds / passes for name, seconds in timings.items()})
+    totals = [sum(run.values()) for run in per_run]
+    lines = {
+        name.removesuffix(".json"): len(event["lines"])
+        for (_, name, _), event in zip(answers, one_pass({}), strict=True)
+    }
+    return {
+        "ms_per_pass": round(statistics.median(totals) * 1000, 2),
+        "ms_by_answer": {
+            name.removesuffix(".json"): round(statistics.median(run[name] for run in per_run) * 1000, 2)
+            for _, name, _ in answers
+        },
+        "lines": lines,
+        "runs": runs,
+        "passes_per_run": passes,
+        "results_sha256": digest,
+    }
+
+
 def _database_figures(url: Any) -> tuple[int, int]:
     """(rows in the app's tables, bytes of the database)."""
     from sqlalchemy import text

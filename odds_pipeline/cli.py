@@ -176,6 +176,13 @@ def cmd_bench_map(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_parse(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench import bench_parse
+
+    print(json.dumps(bench_parse(settings, runs=args.runs)))
+    return 0
+
+
 def cmd_bench_faults(settings: Settings, args: argparse.Namespace) -> int:
     from odds_pipeline.bench import bench_faults
 
@@ -247,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_map.add_argument("--scale", choices=["demo", "full"], default="full")
     bench_map.add_argument("--seed", type=int, default=7)
     bench_map.set_defaults(handler=cmd_bench_map)
+    bench_parse = bench_commands.add_parser(
+        "parse", help="parse and map the books' recorded real answers, in one process; medians of several runs"
+    )
+    bench_parse.add_argument("--runs", type=int, default=5)
+    bench_parse.set_defaults(handler=cmd_bench_parse)
     batch = bench_commands.add_parser(
         "batch", help="two batches end to end through Dagster: a full one, then a quiet one"
     )
