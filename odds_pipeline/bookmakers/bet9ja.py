@@ -13,6 +13,8 @@ from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from odds_pipeline.bookmakers import values
 from odds_pipeline.bookmakers.base import BookClient, checked
 from odds_pipeline.bookmakers.errors import (
@@ -40,6 +42,7 @@ DEFAULT_LIMITS = ClientLimits(concurrency=15, pace_s=0.025)
 BET9JA_OFF = (1.0,)
 MAX_KEY_LENGTH = 500
 EVENT_OK = ("OK", "D")  # the reference saw both codes for a successful GetEvent
+MAX_KNOWN_KEYS = 200_000  # odds keys a parser remembers; a capture has a few thousand distinct ones
 ODDS_KEY = re.compile(r"^S_(?P<market>[A-Z0-9\-]+)(?:@(?P<param>[^_]+))?_(?P<suffix>.+)$")
 
 
@@ -131,7 +134,7 @@ def events_from_list(event_list: RawResponse, zone: tzinfo) -> list[EventRecord]
 
 
 def event_from_response(event: RawResponse, zone: tzinfo) -> ParsedEvent:
-    return parse_event(unwrap(event, accepted=EVENT_OK), zone, event.ref)
+    return EventParser(zone)(event)
 
 
 def parse_catalogue(data: dict[str, Any]) -> list[TournamentRecord]:
@@ -182,47 +185,122 @@ def parse_event_header(payload: Any, zone: tzinfo, ref: str | None = None) -> Ev
     )
 
 
-def parse_event(data: dict[str, Any], zone: tzinfo, ref: str | None = None) -> ParsedEvent:
-    header = parse_event_header(data, zone, ref)
-    odds = values.as_dict(BOOK, data.get("O"), "D.O", header.external_id)
-    names = {str(m.get("ID", "")).removeprefix("S_"): m.get("DS") for m in data.get("MK") or [] if isinstance(m, dict)}
-    problems: list[ParseError] = []
-    groups: dict[tuple[str, str | None], list[OutcomeRecord]] = {}
-    broken: set[tuple[str, str | None]] = set()
-    for key, value in odds.items():
-        path = f"D.O.{key}"
-        parsed = ODDS_KEY.match(key) if len(key) <= MAX_KEY_LENGTH else None
-        if parsed is None:
-            problems.append(ParseError(BOOK, path, "not an S_<MARKET>[@<PARAM>]_<OUTCOME> key", ref=header.external_id))
-            continue
-        group = (parsed["market"], parsed["param"])
+# The parts of GetEvent's answer the parser reads; msgspec skips the rest (TRANS, AUX, ...) unread.
+# Values stay Any, checked by the parser. Decoded JSON holds no cycles: gc=False.
+class _Event(msgspec.Struct, gc=False):
+    ID: Any = None
+    DS: Any = None
+    EXTID: Any = None
+    GID: Any = None
+    GN: Any = None
+    SG: Any = None
+    SGN: Any = None
+    STARTDATE: Any = None
+    odds: dict[str, Any] | None = msgspec.field(default=None, name="O")
+    MK: Any = None
+
+
+class _Answer(msgspec.Struct, gc=False):
+    R: Any = None
+    D: _Event | None = None
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
+_HEADER_FIELDS = ("ID", "DS", "EXTID", "GID", "GN", "SG", "SGN", "STARTDATE")
+
+
+class EventParser:
+    """Parses full-event answers. One parser serves a whole capture: odds keys repeat from event to
+    event, so each key is split into market, param and outcome once."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self._keys: dict[str, tuple[str, str | None, str] | None] = {}
+        self._lines: dict[str, float] = {}  # @param → its line
+        self._price = values.PriceReader(BOOK, BET9JA_OFF)
+
+    def __call__(self, raw: RawResponse) -> ParsedEvent:
         try:
-            price = values.odds(BOOK, value, path, header.external_id, off_markers=BET9JA_OFF)
-        except InvalidOddsError as problem:
-            problems.append(problem)
-            broken.add(group)  # a line missing one price would give a wrong margin: drop it whole
-            continue
-        groups.setdefault(group, []).append(OutcomeRecord(name=parsed["suffix"], odds=price, suspended=price is None))
-    lines = []
-    for (market, param), outcomes in groups.items():
-        if (market, param) in broken:
-            continue
-        line = None
-        if param is not None:
-            try:
-                line = values.line_value(BOOK, param, f"D.O.S_{market}@{param}", header.external_id)
-            except ParseError as problem:
-                problems.append(problem)
+            answer = _ANSWER.decode(raw.body)
+        except msgspec.DecodeError:
+            answer = None
+        event = None if answer is None or answer.R not in EVENT_OK else answer.D
+        if event is None or event.odds is None:
+            # Not the usual shape somewhere: read it the slow way, which names what is wrong.
+            return self.parse(unwrap(raw, accepted=EVENT_OK), raw.ref)
+        header = parse_event_header({name: getattr(event, name) for name in _HEADER_FIELDS}, self.zone, raw.ref)
+        return self._event(header, event.odds, event.MK)
+
+    def parse(self, data: dict[str, Any], ref: str | None = None) -> ParsedEvent:
+        """A full event already decoded to Python objects (the ``D`` of the answer)."""
+        header = parse_event_header(data, self.zone, ref)
+        odds = values.as_dict(BOOK, data.get("O"), "D.O", header.external_id)
+        return self._event(header, odds, data.get("MK"))
+
+    def _key(self, key: str) -> tuple[str, str | None, str] | None:
+        """``S_<MARKET>[@<PARAM>]_<OUTCOME>`` → (market, param, outcome), or None when it is not one."""
+        try:
+            return self._keys[key]
+        except KeyError:
+            parsed = ODDS_KEY.match(key) if len(key) <= MAX_KEY_LENGTH else None
+            split = None if parsed is None else parsed.groups()
+            if len(self._keys) < MAX_KNOWN_KEYS:
+                self._keys[key] = split
+            return split
+
+    def _event(self, header: EventRecord, odds: dict[str, Any], markets: Any) -> ParsedEvent:
+        ref = header.external_id
+        names = {str(m.get("ID", "")).removeprefix("S_"): m.get("DS") for m in markets or [] if isinstance(m, dict)}
+        problems: list[ParseError] = []
+        groups: dict[tuple[str, str | None], list[OutcomeRecord]] = {}
+        broken: set[tuple[str, str | None]] = set()
+        read = self._price
+        for key, value in odds.items():
+            split = self._key(key)
+            if split is None:
+                problems.append(ParseError(BOOK, f"D.O.{key}", "not an S_<MARKET>[@<PARAM>]_<OUTCOME> key", ref=ref))
                 continue
-        lines.append(
-            MarketLineRecord(
-                book=BOOK,
-                market_id=market,
-                market_name=names.get(market),
-                outcomes=tuple(outcomes),
-                specifier=param,
-                line=line,
-                handicap=param,
+            market, param, suffix = split
+            group = (market, param)
+            try:
+                price = read(value, key, ref, may_be_off=True)
+            except InvalidOddsError as problem:
+                problems.append(problem.within("D.O"))
+                broken.add(group)  # a line missing one price would give a wrong margin: drop it whole
+                continue
+            outcomes = groups.get(group)
+            if outcomes is None:
+                outcomes = groups[group] = []
+            outcomes.append(OutcomeRecord(suffix, price, price is None))
+        lines = []
+        known_lines = self._lines
+        for (market, param), outcomes in groups.items():
+            if (market, param) in broken:
+                continue
+            line = None
+            if param is not None:
+                line = known_lines.get(param)
+                if line is None:
+                    try:
+                        line = values.line_value(BOOK, param, f"D.O.S_{market}@{param}", ref)
+                    except ParseError as problem:
+                        problems.append(problem)
+                        continue
+                    if len(known_lines) < MAX_KNOWN_KEYS:
+                        known_lines[param] = line
+            lines.append(
+                MarketLineRecord(
+                    book=BOOK,
+                    market_id=market,
+                    market_name=names.get(market),
+                    outcomes=tuple(outcomes),
+                    specifier=param,
+                    line=line,
+                    handicap=param,
+                )
             )
-        )
-    return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+        return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+
+
+def parse_event(data: dict[str, Any], zone: tzinfo, ref: str | None = None) -> ParsedEvent:
+    return EventParser(zone).parse(data, ref)

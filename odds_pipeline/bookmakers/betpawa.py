@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
+
+import msgspec
 
 from odds_pipeline.bookmakers import values
 from odds_pipeline.bookmakers.base import BookClient, checked
-from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, ParseError
+from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, MissingFieldError, ParseError
 from odds_pipeline.bookmakers.http import BookHttp, ClientLimits, RawResponse
 from odds_pipeline.bookmakers.records import (
     EventRecord,
@@ -111,7 +114,7 @@ def events_from_list(event_list: RawResponse) -> list[EventRecord]:
 
 
 def event_from_response(event: RawResponse) -> ParsedEvent:
-    return parse_event(event.json(), event.ref)
+    return EventParser()(event)
 
 
 def _list_items(payload: Any, ref: str | None) -> list[Any]:
@@ -185,91 +188,177 @@ def parse_event_header(payload: Any, ref: str | None = None) -> EventRecord:
     )
 
 
-def parse_event(payload: Any, ref: str | None = None) -> ParsedEvent:
-    header = parse_event_header(payload, ref)
-    markets = values.as_list(BOOK, payload.get("markets"), "markets", header.external_id)
-    lines: list[MarketLineRecord] = []
-    problems: list[ParseError] = []
-    for m, market in enumerate(markets):
-        try:
-            lines.extend(_market_lines(market, f"markets[{m}]", header.external_id, problems))
-        except ParseError as problem:
-            problems.append(problem)
-        except BookmakerError as problem:  # a market of the wrong shape: name it, keep the rest
-            problems.append(ParseError(BOOK, f"markets[{m}]", str(problem.args[0]), ref=header.external_id))
-    return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+# The parts of a full event the parser reads; msgspec skips the rest unread. Values stay Any,
+# checked by the parser. Decoded JSON holds no cycles: gc=False.
+class _Price(msgspec.Struct, gc=False):
+    name: Any = None
+    price: Any = None
+    suspended: Any = None
+    handicap: Any = None
 
 
-def _market_lines(market: Any, path: str, ref: str, problems: list[ParseError]) -> list[MarketLineRecord]:
-    """The market's lines. BetPawa's rows are display rows: the rows of one line (Correct Score spans
-    many, "1X2 and Totals" has one row of overs and one of unders per total) form one outcome set.
-    A line with a bad value is reported in ``problems`` and left out whole, so no margin is taken
-    over a part of it.
-    """
-    market = values.as_dict(BOOK, market, path, ref)
-    market_type = values.as_dict(BOOK, values.require(BOOK, market, "marketType", path, ref), f"{path}.marketType", ref)
-    market_id = values.ident(BOOK, market_type.get("id"), f"{path}.marketType.id", ref)
-    name = market_type.get("displayName") or market_type.get("name")
-    groups = tuple(str(t) for t in market_type.get("tabs") or [] if t != "all")
-    handicap_type = market_type.get("handicapType") or None
-    lines: dict[float | None, tuple[str | None, list[OutcomeRecord]]] = {}
-    broken: set[float | None] = set()
-    for r, row in enumerate(values.as_list(BOOK, market.get("row") or [], f"{path}.row", ref)):
-        row_path = f"{path}.row[{r}]"
+class _Row(msgspec.Struct, gc=False):
+    formattedHandicap: Any = None
+    prices: list[_Price] | None = None
+
+
+class _MarketType(msgspec.Struct, gc=False):
+    id: Any = None
+    displayName: Any = None
+    name: Any = None
+    tabs: Any = None
+    handicapType: Any = None
+
+
+class _Market(msgspec.Struct, gc=False):
+    marketType: _MarketType | None = None
+    row: list[_Row] | None = None
+
+
+class _Event(msgspec.Struct, gc=False):
+    id: Any = None
+    startTime: Any = None
+    name: Any = None
+    participants: Any = None
+    competition: Any = None
+    region: Any = None
+    widgets: Any = None
+    markets: list[_Market] | None = None
+
+
+_EVENT = msgspec.json.Decoder(_Event)
+_HEADER_FIELDS = ("id", "startTime", "name", "participants", "competition", "region", "widgets")
+
+
+class EventParser:
+    """Parses full-event answers; one parser serves a whole capture and remembers the prices it read."""
+
+    def __init__(self) -> None:
+        self._price = values.PriceReader(BOOK, BETPAWA_OFF)
+
+    def __call__(self, raw: RawResponse) -> ParsedEvent:
         try:
-            row = values.as_dict(BOOK, row, row_path, ref)
-            prices = [
-                values.as_dict(BOOK, p, f"{row_path}.prices[{i}]", ref)
-                for i, p in enumerate(values.as_list(BOOK, row.get("prices") or [], f"{row_path}.prices", ref))
-            ]
-            raw_line = _row_line(row, prices, handicap_type)
-            line = None if raw_line is None else values.line_value(BOOK, raw_line.replace("+", ""), row_path, ref)
-        except ParseError as problem:
-            problems.append(problem)
-            continue
-        outcomes = lines.setdefault(line, (raw_line, []))[1]
-        for i, price in enumerate(prices):
+            event = _EVENT.decode(raw.body)
+        except msgspec.DecodeError:
+            event = None
+        if event is None or event.markets is None:
+            # Not the usual shape somewhere: read it part by part, so only the broken part is lost.
+            return self.parse(raw.json(), raw.ref)
+        header = parse_event_header({name: getattr(event, name) for name in _HEADER_FIELDS}, raw.ref)
+        return self._event(header, enumerate(event.markets))
+
+    def parse(self, payload: Any, ref: str | None = None) -> ParsedEvent:
+        """A full event already decoded to Python objects."""
+        header = parse_event_header(payload, ref)
+        markets = values.as_list(BOOK, payload.get("markets"), "markets", header.external_id)
+        return self._event(header, enumerate(markets))
+
+    def _event(self, header: EventRecord, markets: Iterable[tuple[int, Any]]) -> ParsedEvent:
+        ref = header.external_id
+        lines: list[MarketLineRecord] = []
+        problems: list[ParseError] = []
+        for m, market in markets:
+            path = f"markets[{m}]"
             try:
-                outcomes.append(_outcome(price, f"{row_path}.prices[{i}]", ref))
+                if not isinstance(market, _Market):
+                    market = _as_market(market, path, ref, problems)
+                lines.extend(self._market_lines(market, path, ref, problems))
             except ParseError as problem:
                 problems.append(problem)
-                broken.add(line)
-    return [
-        MarketLineRecord(
-            book=BOOK,
-            market_id=market_id,
-            market_name=name,
-            outcomes=tuple(outcomes),
-            specifier=raw_line,
-            line=line,
-            handicap=raw_line,
-            groups=groups or ("other",),
-            handicap_type=handicap_type,
-        )
-        for line, (raw_line, outcomes) in lines.items()
-        if line not in broken
-    ]
+            except BookmakerError as problem:  # a market of the wrong shape: name it, keep the rest
+                problems.append(ParseError(BOOK, path, str(problem.args[0]), ref=ref))
+        return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+
+    def _market_lines(self, market: _Market, path: str, ref: str, problems: list[ParseError]) -> list[MarketLineRecord]:
+        """The market's lines. BetPawa's rows are display rows: the rows of one line (Correct Score spans
+        many, "1X2 and Totals" has one row of overs and one of unders per total) form one outcome set.
+        A line with a bad value is reported in ``problems`` and left out whole, so no margin is taken
+        over a part of it.
+        """
+        market_type = market.marketType
+        if market_type is None:
+            raise MissingFieldError(BOOK, f"{path}.marketType", "missing", ref=ref)
+        market_id = values.ident(BOOK, market_type.id, f"{path}.marketType.id", ref)
+        name = market_type.displayName or market_type.name
+        tabs = values.as_list(BOOK, market_type.tabs or [], f"{path}.marketType.tabs", ref)
+        groups = tuple(str(t) for t in tabs if t != "all")
+        handicap_type = market_type.handicapType or None
+        lines: dict[float | None, tuple[str | None, list[OutcomeRecord]]] = {}
+        broken: set[float | None] = set()
+        read = self._price
+        for r, row in enumerate(market.row or ()):
+            prices = row.prices or ()
+            try:
+                raw_line = _row_line(row, prices, handicap_type)
+                line = None
+                if raw_line is not None:
+                    line = values.line_value(BOOK, raw_line.replace("+", ""), f"{path}.row[{r}]", ref)
+            except ParseError as problem:
+                problems.append(problem)
+                continue
+            outcomes = lines.setdefault(line, (raw_line, []))[1]
+            for i, price in enumerate(prices):
+                try:
+                    name_sent = price.name
+                    if name_sent is None or name_sent == "":
+                        raise MissingFieldError(BOOK, "name", "missing", ref=ref)
+                    suspended = price.suspended is True
+                    odds = read(price.price, "price", ref, may_be_off=suspended)
+                    outcomes.append(OutcomeRecord(str(name_sent), odds, suspended))
+                except ParseError as problem:
+                    problems.append(problem.within(f"{path}.row[{r}].prices[{i}]"))
+                    broken.add(line)
+        return [
+            MarketLineRecord(
+                book=BOOK,
+                market_id=market_id,
+                market_name=name,
+                outcomes=tuple(outcomes),
+                specifier=raw_line,
+                line=line,
+                handicap=raw_line,
+                groups=groups or ("other",),
+                handicap_type=handicap_type,
+            )
+            for line, (raw_line, outcomes) in lines.items()
+            if line not in broken
+        ]
 
 
-def _row_line(row: dict[str, Any], prices: list[dict[str, Any]], handicap_type: str | None) -> str | None:
+def _as_market(market: Any, path: str, ref: str, problems: list[ParseError]) -> _Market:
+    """A decoded market as the parser reads it; a row of the wrong shape is a problem, the other rows stay."""
+    market = values.as_dict(BOOK, market, path, ref)
+    market_type = values.as_dict(BOOK, values.require(BOOK, market, "marketType", path, ref), f"{path}.marketType", ref)
+    rows = []
+    for r, row in enumerate(values.as_list(BOOK, market.get("row") or [], f"{path}.row", ref)):
+        try:
+            rows.append(msgspec.convert(values.as_dict(BOOK, row, f"{path}.row[{r}]", ref), _Row))
+        except msgspec.ValidationError as problem:
+            problems.append(ParseError(BOOK, f"{path}.row[{r}]", str(problem), ref=ref))
+        except ParseError as problem:
+            problems.append(problem)
+        except BookmakerError as problem:
+            problems.append(ParseError(BOOK, f"{path}.row[{r}]", str(problem.args[0]), ref=ref))
+    try:
+        return _Market(marketType=msgspec.convert(market_type, _MarketType), row=rows)
+    except msgspec.ValidationError as problem:
+        raise ParseError(BOOK, f"{path}.marketType", str(problem), ref=ref) from None
+
+
+def parse_event(payload: Any, ref: str | None = None) -> ParsedEvent:
+    return EventParser().parse(payload, ref)
+
+
+def _row_line(row: _Row, prices: Iterable[_Price], handicap_type: str | None) -> str | None:
     """The row's line as BetPawa writes it: the row's formattedHandicap (3-way handicaps, goal
     numbers), else the home price's handicap (Asian handicaps: home "-1.5", away "+1.5"), else the
     prices' handicap (totals)."""
-    formatted = row.get("formattedHandicap")
+    formatted = row.formattedHandicap
     if formatted not in (None, ""):
         return str(formatted)
     if handicap_type == "ASIAN":
-        home = next((p for p in prices if p.get("name") == "1" and p.get("handicap") not in (None, "")), None)
+        home = next((p for p in prices if p.name == "1" and p.handicap not in (None, "")), None)
         if home is not None:
-            return str(home["handicap"])
-    found = next((p.get("handicap") for p in prices if p.get("handicap") not in (None, "")), None)
+            return str(home.handicap)
+    found = next((p.handicap for p in prices if p.handicap not in (None, "")), None)
     return None if found is None else str(found)
-
-
-def _outcome(price: dict[str, Any], path: str, ref: str) -> OutcomeRecord:
-    suspended = price.get("suspended") is True
-    return OutcomeRecord(
-        name=str(values.require(BOOK, price, "name", path, ref)),
-        odds=values.odds(BOOK, price.get("price"), f"{path}.price", ref, off_markers=BETPAWA_OFF if suspended else ()),
-        suspended=suspended,
-    )

@@ -73,6 +73,11 @@ class ParseError(BookmakerError):
     def __init__(self, book: Book, field: str, message: str, *, ref: str | None = None, **context: Any) -> None:
         super().__init__(book, f"{field}: {message}", ref=ref, **context)
         self.field = field
+        self.detail = message
+
+    def within(self, path: str) -> ParseError:
+        """The same error, its field named from ``path``: hot loops name the place only when it fails."""
+        return type(self)(self.book, f"{path}.{self.field}", self.detail, ref=self.ref, **self.context)
 
 
 class MissingFieldError(ParseError):

@@ -1,16 +1,21 @@
-"""Small typed records shared by every book: what a parser makes of a book's JSON."""
+"""Small typed records shared by every book: what a parser makes of a book's JSON.
+
+They are frozen msgspec Structs rather than frozen dataclasses: a batch builds millions of
+outcomes, and a Struct is built about ten times faster. Outcomes and lines hold only values and
+other records, never cycles, so the garbage collector need not track them (``gc=False``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 from odds_pipeline.bookmakers.errors import ParseError
 from odds_pipeline.domain import Book
 
 
-@dataclass(frozen=True, slots=True)
-class TournamentRecord:
+class TournamentRecord(msgspec.Struct, frozen=True):
     book: Book
     external_id: str
     name: str
@@ -18,8 +23,7 @@ class TournamentRecord:
     sportradar_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(msgspec.Struct, frozen=True):
     book: Book
     external_id: str  # the id this book's full-event endpoint accepts
     sportradar_id: str | None  # bare number, e.g. "61300947"
@@ -33,8 +37,7 @@ class EventRecord:
         return f"{self.home_team} - {self.away_team}"
 
 
-@dataclass(frozen=True, slots=True)
-class OutcomeRecord:
+class OutcomeRecord(msgspec.Struct, frozen=True, gc=False):
     """One outcome of a line. An outcome the book marks off stays on its line, suspended, without a price."""
 
     name: str  # the book's own label, as sent: BetPawa "1", SportyBet "Over 2.5", Bet9ja suffix "O"
@@ -49,8 +52,7 @@ class OutcomeRecord:
         return self.name if self.label is None else self.label
 
 
-@dataclass(frozen=True, slots=True)
-class MarketLineRecord:
+class MarketLineRecord(msgspec.Struct, frozen=True, gc=False):
     """One line of one market, as the book carries it."""
 
     book: Book
@@ -65,10 +67,9 @@ class MarketLineRecord:
     handicap_type: str | None = None  # BetPawa's marketType.handicapType when it names one
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedEvent:
+class ParsedEvent(msgspec.Struct, frozen=True):
     """A full event: its header, every line that parsed, and what did not (nothing is dropped silently)."""
 
     event: EventRecord
     lines: tuple[MarketLineRecord, ...]
-    problems: tuple[ParseError, ...] = field(default=())
+    problems: tuple[ParseError, ...] = ()

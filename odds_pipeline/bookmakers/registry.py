@@ -53,11 +53,11 @@ class Parsers:
 
 def parsers(book: Book, settings: Settings) -> Parsers:
     if book is Book.BETPAWA:
-        return Parsers(betpawa.event_from_response, betpawa.events_from_list)
+        return Parsers(betpawa.EventParser(), betpawa.events_from_list)
     if book is Book.SPORTYBET:
-        return Parsers(sportybet.event_from_response, sportybet.events_from_list)
+        return Parsers(sportybet.EventParser(), sportybet.events_from_list)
     zone = ZoneInfo(settings.bet9ja_startdate_tz)
-    return Parsers(partial(bet9ja.event_from_response, zone=zone), partial(bet9ja.events_from_list, zone=zone))
+    return Parsers(bet9ja.EventParser(zone), partial(bet9ja.events_from_list, zone=zone))
 
 
 def event_parser(book: Book, settings: Settings) -> Callable[[RawResponse], ParsedEvent]:

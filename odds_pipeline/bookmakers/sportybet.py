@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
+
+import msgspec
 
 from odds_pipeline.bookmakers import values
 from odds_pipeline.bookmakers.base import BookClient, checked
-from odds_pipeline.bookmakers.errors import BookmakerError, MalformedResponseError, NotFoundError, ParseError
+from odds_pipeline.bookmakers.errors import (
+    BookmakerError,
+    MalformedResponseError,
+    MissingFieldError,
+    NotFoundError,
+    ParseError,
+)
 from odds_pipeline.bookmakers.http import BookHttp, ClientLimits, RawResponse
 from odds_pipeline.bookmakers.records import (
     EventRecord,
@@ -27,6 +36,7 @@ MATCH_PREFIX = "sr:match:"
 # Markets that come inline with each event of a list (1X2, O/U, DC, BTTS, DNB, odd/even, O/U & GG, 3-way hcp).
 LIST_MARKETS = "1,18,10,29,11,26,36,14"
 MAX_SPECIFIER_LENGTH = 1000
+MAX_KNOWN_SPECIFIERS = 100_000  # a capture has a few hundred distinct ones
 HEADERS = {"clientid": "web", "operid": "2", "platform": "web", "accept": "*/*", "accept-language": "en"}
 DEFAULT_LIMITS = ClientLimits(concurrency=50)
 # SportyBet says an outcome is off with isActive 0 and odds "0.00" (or "1.00", seen on market 900313).
@@ -102,8 +112,165 @@ def events_from_list(event_list: RawResponse) -> list[EventRecord]:
     return events
 
 
+# The parts of a full-event answer the parser reads. msgspec decodes the answer straight into
+# these and skips everything else unread (probabilities, market guides, icons: most of the bytes).
+# Values stay Any: checking them is the parser's job, so a bad value costs its line, not the event.
+# Decoded JSON holds no cycles, so the garbage collector need not track these (gc=False).
+class _Outcome(msgspec.Struct, gc=False):
+    id: Any = None
+    odds: Any = None
+    desc: Any = None
+    isActive: Any = 1
+
+
+class _Market(msgspec.Struct, gc=False):
+    id: Any = None
+    desc: Any = None
+    name: Any = None
+    specifier: Any = None
+    outcomes: list[_Outcome] | None = None
+
+
+class _Event(msgspec.Struct, gc=False):
+    eventId: Any = None
+    estimateStartTime: Any = None
+    homeTeamName: Any = None
+    awayTeamName: Any = None
+    sport: Any = None
+    markets: list[_Market] | None = None
+
+
+class _Answer(msgspec.Struct, gc=False):
+    bizCode: Any = None
+    data: _Event | None = None
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
+_HEADER_FIELDS = ("eventId", "estimateStartTime", "homeTeamName", "awayTeamName", "sport")
+
+
+class EventParser:
+    """Parses full-event answers. One parser serves a whole capture: outcome labels repeat from event
+    to event, so each desc's label is worked out once."""
+
+    def __init__(self) -> None:
+        # total as written → desc → (desc without its line, the same with regular spacing)
+        self._labels: dict[str | None, dict[str, tuple[str, str]]] = {}
+        self._specifiers: dict[str, tuple[tuple[tuple[str, str], ...], float | None, str | None, str | None]] = {}
+        self._price = values.PriceReader(BOOK, SPORTYBET_OFF)
+
+    def __call__(self, raw: RawResponse) -> ParsedEvent:
+        try:
+            answer = _ANSWER.decode(raw.body)
+        except msgspec.DecodeError:
+            answer = None
+        event = None if answer is None or answer.bizCode != SUCCESS else answer.data
+        if event is None or event.markets is None:
+            # Not the usual shape somewhere: read it part by part, so only the broken part is lost.
+            return self.parse(unwrap(raw), raw.ref)
+        header = parse_event_header({name: getattr(event, name) for name in _HEADER_FIELDS}, raw.ref)
+        return self._event(header, enumerate(event.markets))
+
+    def parse(self, data: Any, ref: str | None = None) -> ParsedEvent:
+        """A full event already decoded to Python objects (the ``data`` of the answer)."""
+        header = parse_event_header(data, ref)
+        markets = values.as_list(BOOK, data.get("markets"), "data.markets", header.external_id)
+        return self._event(header, enumerate(markets))
+
+    def _event(self, header: EventRecord, markets: Iterable[tuple[int, Any]]) -> ParsedEvent:
+        teams = _team_words(header)
+        ref = header.external_id
+        lines: list[MarketLineRecord] = []
+        problems: list[ParseError] = []
+        for m, market in markets:
+            path = f"data.markets[{m}]"
+            try:
+                if not isinstance(market, _Market):
+                    market = _as_market(market, path, ref)
+                lines.append(self._market_line(market, path, ref, teams))
+            except ParseError as problem:
+                problems.append(problem)
+            except BookmakerError as problem:
+                problems.append(ParseError(BOOK, path, str(problem.args[0]), ref=ref))
+        return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+
+    def _market_line(self, market: _Market, path: str, ref: str, teams: list[tuple[str, str]]) -> MarketLineRecord:
+        market_id = values.ident(BOOK, market.id, f"{path}.id", ref)
+        specifier = market.specifier or None
+        params: tuple[tuple[str, str], ...] = ()
+        line = hcp = total = None
+        if specifier:
+            specifier = str(specifier)
+            params, line, hcp, total = self._specifier(specifier, path, ref)
+        labels = self._labels.get(total)
+        if labels is None:
+            labels = self._labels[total] = {}
+        (first, first_word), (second, second_word) = teams
+        read, known = self._price, self._price.known
+        outcomes = []
+        # The hot loop of a capture (every outcome of every line): plain checks, each value read once.
+        for o, outcome in enumerate(market.outcomes or ()):
+            desc = outcome.desc
+            if type(desc) is not str or not desc:
+                if desc is None or desc == "":
+                    raise MissingFieldError(BOOK, f"{path}.outcomes[{o}].desc", "missing", ref=ref)
+                desc = str(desc)
+            active = outcome.isActive == 1
+            value = outcome.odds
+            odds = known.get(value) if active and type(value) is str else None
+            if odds is None:
+                try:
+                    odds = read(value, "odds", ref, not active)
+                except ParseError as problem:
+                    raise problem.within(f"{path}.outcomes[{o}]") from None
+            outcome_id = outcome.id
+            if outcome_id is not None and type(outcome_id) is not str:
+                outcome_id = None if isinstance(outcome_id, bool) else str(outcome_id)
+            known_label = labels.get(desc)
+            if known_label is None:
+                known_label = labels[desc] = _without_line(desc, total)
+            bare, label = known_label
+            if (first and first in bare) or (second and second in bare):
+                if first:
+                    bare = bare.replace(first, first_word)
+                if second:
+                    bare = bare.replace(second, second_word)
+                label = " ".join(bare.split())
+            outcomes.append(OutcomeRecord(desc, odds, not active, outcome_id, label))
+        return MarketLineRecord(
+            book=BOOK,
+            market_id=market_id,
+            market_name=market.desc or market.name,
+            outcomes=tuple(outcomes),
+            specifier=specifier,
+            line=line,
+            handicap=hcp,
+            params=params,
+        )
+
+    def _specifier(
+        self, specifier: str, path: str, ref: str
+    ) -> tuple[tuple[tuple[str, str], ...], float | None, str | None, str | None]:
+        """``parse_specifier`` plus the total as written, once per distinct specifier."""
+        known = self._specifiers.get(specifier)
+        if known is None:
+            params, line, hcp = parse_specifier(specifier, f"{path}.specifier", ref)
+            known = (params, line, hcp, dict(params).get("total") or None)
+            if len(self._specifiers) < MAX_KNOWN_SPECIFIERS:
+                self._specifiers[specifier] = known
+        return known
+
+
+def _as_market(market: Any, path: str, ref: str) -> _Market:
+    values.as_dict(BOOK, market, path, ref)
+    try:
+        return msgspec.convert(market, _Market)
+    except msgspec.ValidationError as problem:
+        raise ParseError(BOOK, path, str(problem), ref=ref) from None
+
+
 def event_from_response(event: RawResponse) -> ParsedEvent:
-    return parse_event(unwrap(event), event.ref)
+    return EventParser()(event)
 
 
 def parse_catalogue(data: Any) -> list[TournamentRecord]:
@@ -188,20 +355,7 @@ def parse_specifier(
 
 
 def parse_event(data: Any, ref: str | None = None) -> ParsedEvent:
-    header = parse_event_header(data, ref)
-    markets = values.as_list(BOOK, data.get("markets"), "data.markets", header.external_id)
-    teams = _team_words(header)
-    lines: list[MarketLineRecord] = []
-    problems: list[ParseError] = []
-    for m, market in enumerate(markets):
-        path = f"data.markets[{m}]"
-        try:
-            lines.append(_market_line(market, path, header.external_id, teams))
-        except ParseError as problem:
-            problems.append(problem)
-        except BookmakerError as problem:
-            problems.append(ParseError(BOOK, path, str(problem.args[0]), ref=header.external_id))
-    return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
+    return EventParser().parse(data, ref)
 
 
 # SportyBet writes the line into each outcome's desc: "Over 2.5", "Home (-0.5)", "Home (0:1)",
@@ -215,49 +369,18 @@ def _team_words(header: EventRecord) -> list[tuple[str, str]]:
     return sorted(names, key=lambda pair: len(pair[0]), reverse=True)
 
 
+def _without_line(desc: str, total: str | None) -> tuple[str, str]:
+    """The desc without its line, as is and with its spacing made regular."""
+    label = HANDICAP_IN_DESC.sub("", desc) if "(" in desc else desc
+    if total and total in label:
+        label = re.sub(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])", "", label)
+    return label, " ".join(label.split())
+
+
 def outcome_label(desc: str, params: dict[str, str], teams: list[tuple[str, str]]) -> str:
     """The desc with the line taken out and team names written as Home/Away: what the outcome is."""
-    label = HANDICAP_IN_DESC.sub("", desc)
-    total = params.get("total")
-    if total:
-        label = re.sub(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])", "", label)
+    label, _ = _without_line(desc, params.get("total") or None)
     for team, word in teams:
         if team:
             label = label.replace(team, word)
     return " ".join(label.split())
-
-
-def _market_line(market: Any, path: str, ref: str, teams: list[tuple[str, str]]) -> MarketLineRecord:
-    market = values.as_dict(BOOK, market, path, ref)
-    market_id = values.ident(BOOK, market.get("id"), f"{path}.id", ref)
-    specifier = market.get("specifier") or None
-    params, line, hcp = parse_specifier(str(specifier), f"{path}.specifier", ref) if specifier else ((), None, None)
-    found = dict(params)
-    outcomes = []
-    for o, outcome in enumerate(values.as_list(BOOK, market.get("outcomes") or [], f"{path}.outcomes", ref)):
-        outcome_path = f"{path}.outcomes[{o}]"
-        outcome = values.as_dict(BOOK, outcome, outcome_path, ref)
-        desc = str(values.require(BOOK, outcome, "desc", outcome_path, ref))
-        active = outcome.get("isActive", 1) == 1
-        outcome_id = outcome.get("id")
-        outcomes.append(
-            OutcomeRecord(
-                name=desc,
-                odds=values.odds(
-                    BOOK, outcome.get("odds"), f"{outcome_path}.odds", ref, off_markers=() if active else SPORTYBET_OFF
-                ),
-                suspended=not active,
-                outcome_id=None if outcome_id is None or isinstance(outcome_id, bool) else str(outcome_id),
-                label=outcome_label(desc, found, teams),
-            )
-        )
-    return MarketLineRecord(
-        book=BOOK,
-        market_id=market_id,
-        market_name=market.get("desc") or market.get("name"),
-        outcomes=tuple(outcomes),
-        specifier=str(specifier) if specifier else None,
-        line=line,
-        handicap=hcp,
-        params=params,
-    )

@@ -65,11 +65,48 @@ def odds(
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidOddsError(book, path, f"not a number: {value!r}", ref=ref) from None
+    if 1.0 < number < math.inf:  # NaN fails both comparisons
+        return number
     if number in off_markers:
         return None
-    if not math.isfinite(number) or number <= 1.0:
-        raise InvalidOddsError(book, path, f"impossible odds {value!r} (must be finite and above 1.0)", ref=ref)
-    return number
+    raise InvalidOddsError(book, path, f"impossible odds {value!r} (must be finite and above 1.0)", ref=ref)
+
+
+class PriceReader:
+    """``odds`` for one book, remembering each price it has read: a capture sends a few thousand
+    distinct prices millions of times, and a price read once needs no second check.
+
+    ``known`` maps price texts already read to their value, for outcomes the book has not marked
+    off; a parser's hot loop may look there before calling.
+    """
+
+    MAX_KNOWN = 100_000
+
+    def __init__(self, book: Book, off_markers: Collection[float]) -> None:
+        self.book = book
+        self.off_markers = tuple(off_markers)
+        self.known: dict[str, float | None] = {}
+        self._known_off: dict[str, float | None] = {}
+
+    def __call__(self, value: Any, path: str, ref: str | None = None, may_be_off: bool = False) -> float | None:
+        """The price, None when the book says the outcome is off (only where ``may_be_off``)."""
+        if type(value) is not str:
+            return odds(self.book, value, path, ref, off_markers=self.off_markers if may_be_off else ())
+        known = self._known_off if may_be_off else self.known
+        number = known.get(value, _UNSEEN)
+        if number is _UNSEEN:
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if not 1.0 < number < math.inf:  # off, or impossible: ``odds`` says which
+                number = odds(self.book, value, path, ref, off_markers=self.off_markers if may_be_off else ())
+            if len(known) < self.MAX_KNOWN:
+                known[value] = number
+        return number  # type: ignore[return-value]
+
+
+_UNSEEN = object()
 
 
 def line_value(book: Book, value: Any, path: str, ref: str | None = None) -> float:

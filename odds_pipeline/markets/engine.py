@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from odds_pipeline.bookmakers.records import MarketLineRecord, OutcomeRecord
+import msgspec
+
+from odds_pipeline.bookmakers.records import MarketLineRecord
 from odds_pipeline.domain import Book
 from odds_pipeline.markets import margins
 from odds_pipeline.markets.catalogue import (
@@ -48,16 +50,14 @@ REASON_ORDER = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class MappedOutcome:
+class MappedOutcome(msgspec.Struct, frozen=True, gc=False):
     name: str  # BetPawa's label
     odds: float | None  # None: the book marks the outcome off
     suspended: bool
     source_name: str  # the book's own label
 
 
-@dataclass(frozen=True, slots=True)
-class MappedLine:
+class MappedLine(msgspec.Struct, frozen=True, gc=False):
     entry_id: str
     betpawa_market_id: str
     line: float | None
@@ -109,14 +109,12 @@ class MappedLine:
         }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Unmapped:
+class Unmapped(msgspec.Struct, frozen=True, gc=False):
     reason: MappingReason
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class LineMapping:
+class LineMapping(msgspec.Struct, frozen=True, gc=False):
     record: MarketLineRecord
     mapped: tuple[MappedLine, ...] = ()
     unmapped: Unmapped | None = None
@@ -150,17 +148,44 @@ def _is_step(value: float, step: float) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class _Shape:
+    """What every mapped line of one entry shares, worked out once per mapper."""
+
     entry: CatalogueEntry
+    wanted: frozenset[str]  # BetPawa's outcome names of the entry: a line with all of them active is complete
+    handicap: LineKind | None  # asian or european for handicap markets
+
+    @classmethod
+    def of(cls, entry: CatalogueEntry) -> _Shape:
+        handicap = entry.line_kind if entry.line_kind in (LineKind.ASIAN, LineKind.EUROPEAN) else None
+        return cls(entry, frozenset(entry.betpawa_names()), handicap)
+
+    def line(self, line: float | None, outcomes: list[MappedOutcome]) -> MappedLine:
+        active = {o.name for o in outcomes if not o.suspended}
+        complete = bool(self.wanted) and self.wanted <= active and len(outcomes) == len(active)
+        entry = self.entry
+        return MappedLine(
+            entry.id, entry.betpawa_id or "", line, self.handicap, tuple(outcomes), complete, entry.outcome_set
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    shape: _Shape
     source: Source
     names: dict[str, str | None]  # normalized label → BetPawa's outcome name (None: BetPawa has no such outcome)
     ids: dict[str, str | None]  # the book's outcome id → BetPawa's outcome name
+    refused: Unmapped | None  # why any line of this source is refused, whatever it holds
 
-    def betpawa_name(self, book: Book, outcome: OutcomeRecord) -> str | None:
-        """By identity, never by position: the outcome's id where the catalogue knows it, else its label."""
-        if outcome.outcome_id is not None and outcome.outcome_id in self.ids:
-            return self.ids[outcome.outcome_id]
-        return self.names.get(normalize_label(book, outcome.match_label))
+    @classmethod
+    def of(cls, shape: _Shape, source: Source) -> _Candidate:
+        entry = shape.entry
+        names = {normalize_label(source.book, k): entry.betpawa_name(v) for k, v in source.outcomes.items()}
+        ids = {k: entry.betpawa_name(v) for k, v in source.outcome_ids.items()}
+        refused = None
+        if entry.betpawa_id is None:
+            refused = Unmapped(MappingReason.NO_BETPAWA_EQUIVALENT, entry.note or entry.name)
+        return cls(shape, source, names, ids, refused)
 
 
 class MarketMapper:
@@ -170,11 +195,11 @@ class MarketMapper:
         self.catalogue = catalogue
         self._candidates: dict[tuple[Book, str], list[_Candidate]] = {}
         self._books = {source.book for entry in catalogue.entries.values() for source in entry.sources}
+        self._shapes = {entry.id: _Shape.of(entry) for entry in catalogue.entries.values()}
+        self._labels: dict[Book, dict[str, str]] = {book: {} for book in Book}  # label as written → normalized
         for entry in catalogue.entries.values():
             for source in entry.sources:
-                names = {normalize_label(source.book, k): entry.betpawa_name(v) for k, v in source.outcomes.items()}
-                ids = {k: entry.betpawa_name(v) for k, v in source.outcome_ids.items()}
-                candidate = _Candidate(entry, source, names, ids)
+                candidate = _Candidate.of(self._shapes[entry.id], source)
                 self._candidates.setdefault((source.book, source.market), []).append(candidate)
 
     def map_many(self, records: Iterable[MarketLineRecord]) -> list[LineMapping]:
@@ -191,31 +216,55 @@ class MarketMapper:
         failures: list[Unmapped] = []
         mapped: list[MappedLine] = []
         claimed: set[int] = set()  # positions of the outcomes some candidate gave a BetPawa name
+        labels = self._labels_of(record)
+        params = dict(record.params)
         for candidate in candidates:
-            outcome = self._map_candidate(record, candidate, claimed)
-            (mapped if isinstance(outcome, MappedLine) else failures).append(outcome)
+            outcome = candidate.refused or self._map_candidate(record, params, candidate, labels, claimed)
+            (mapped if type(outcome) is MappedLine else failures).append(outcome)
         if mapped:
-            unknown = tuple(o.name for i, o in enumerate(record.outcomes) if i not in claimed)
-            if unknown:  # the book splits the result space differently: no margin over a part of it
-                mapped = [replace(m, complete=False) for m in mapped]
+            unknown: tuple[str, ...] = ()
+            if len(claimed) < len(record.outcomes):
+                unknown = tuple(o.name for i, o in enumerate(record.outcomes) if i not in claimed)
+                # The book splits the result space differently: no margin over a part of it.
+                mapped = [msgspec.structs.replace(m, complete=False) for m in mapped]
             return LineMapping(record, mapped=tuple(mapped), unknown_outcomes=unknown)
         failures.sort(key=lambda f: REASON_ORDER.index(f.reason))
         return LineMapping(record, unmapped=failures[0])
 
+    def _labels_of(self, record: MarketLineRecord) -> list[str]:
+        """Each outcome's label, normalized (once per distinct label the book writes)."""
+        known = self._labels[record.book]
+        labels = []
+        for outcome in record.outcomes:
+            label = outcome.match_label
+            normalized = known.get(label)
+            if normalized is None:
+                normalized = known[label] = normalize_label(record.book, label)
+            labels.append(normalized)
+        return labels
+
     def _map_candidate(
-        self, record: MarketLineRecord, candidate: _Candidate, claimed: set[int]
+        self,
+        record: MarketLineRecord,
+        params: dict[str, str],
+        candidate: _Candidate,
+        labels: list[str],
+        claimed: set[int],
     ) -> MappedLine | Unmapped:
-        entry, source = candidate.entry, candidate.source
-        if entry.betpawa_id is None:
-            return Unmapped(MappingReason.NO_BETPAWA_EQUIVALENT, entry.note or entry.name)
-        line = resolve_line(record, source)
+        entry, source = candidate.shape.entry, candidate.source
+        line = resolve_line(record, params, source)
         if isinstance(line, Unmapped):
             return line
         if source.evidence is Evidence.DISAGREES:
             return Unmapped(MappingReason.UNCONFIRMED, f"{entry.id}: {source.note or 'prices disagree with BetPawa'}")
         outcomes = []
+        ids, names = candidate.ids, candidate.names
         for position, outcome in enumerate(record.outcomes):
-            name = candidate.betpawa_name(record.book, outcome)
+            # By identity, never by position: the outcome's id where the catalogue knows it, else its label.
+            if outcome.outcome_id is not None and outcome.outcome_id in ids:
+                name = ids[outcome.outcome_id]
+            else:
+                name = names.get(labels[position])
             if name is None:
                 continue
             claimed.add(position)
@@ -223,7 +272,7 @@ class MarketMapper:
         if not outcomes:
             labels = ", ".join(o.name for o in record.outcomes) or "none"
             return Unmapped(MappingReason.UNKNOWN_OUTCOME, f"{entry.id}: no known label among {labels}")
-        return _mapped_line(entry, line, outcomes)
+        return candidate.shape.line(line, outcomes)
 
     def _map_betpawa(self, record: MarketLineRecord) -> LineMapping:
         """BetPawa is the vocabulary: its lines map onto themselves; the catalogue says what set they form."""
@@ -238,20 +287,11 @@ class MarketMapper:
                 "uncatalogued", record.market_id, record.line, None, tuple(outcomes), False, OutcomeSet.EXCLUSIVE
             )
             return LineMapping(record, mapped=(mapped,))
-        return LineMapping(record, mapped=(_mapped_line(entry, record.line, outcomes),))
+        return LineMapping(record, mapped=(self._shapes[entry.id].line(record.line, outcomes),))
 
 
-def _mapped_line(entry: CatalogueEntry, line: float | None, outcomes: list[MappedOutcome]) -> MappedLine:
-    active = {o.name for o in outcomes if not o.suspended}
-    wanted = set(entry.betpawa_names())
-    complete = bool(wanted) and wanted <= active and len(outcomes) == len(active)
-    handicap = entry.line_kind if entry.line_kind in (LineKind.ASIAN, LineKind.EUROPEAN) else None
-    return MappedLine(entry.id, entry.betpawa_id or "", line, handicap, tuple(outcomes), complete, entry.outcome_set)
-
-
-def resolve_line(record: MarketLineRecord, source: Source) -> float | Unmapped | None:
-    """The line of ``record`` as ``source`` carries it, or why it cannot be read."""
-    params = dict(record.params)
+def resolve_line(record: MarketLineRecord, params: dict[str, str], source: Source) -> float | Unmapped | None:
+    """The line of ``record`` (its specifier read as ``params``) as ``source`` carries it, or why it is unreadable."""
     sent = record.specifier is not None
     carrier = source.carrier
     if carrier is Carrier.AS_SENT:

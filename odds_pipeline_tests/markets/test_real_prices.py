@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
+import msgspec
 import pytest
 
 from odds_pipeline.bookmakers.records import MarketLineRecord, OutcomeRecord, ParsedEvent
@@ -109,10 +110,10 @@ def _flipped(event: ParsedEvent, market: str, swap: dict[str, str]) -> ParsedEve
     def swapped(line: MarketLineRecord) -> MarketLineRecord:
         if line.market_id != market:
             return line
-        outcomes = tuple(dataclasses.replace(o, **_renamed(o, swap)) for o in line.outcomes)
-        return dataclasses.replace(line, outcomes=outcomes)
+        outcomes = tuple(msgspec.structs.replace(o, **_renamed(o, swap)) for o in line.outcomes)
+        return msgspec.structs.replace(line, outcomes=outcomes)
 
-    return dataclasses.replace(event, lines=tuple(swapped(line) for line in event.lines))
+    return msgspec.structs.replace(event, lines=tuple(swapped(line) for line in event.lines))
 
 
 def _renamed(outcome: OutcomeRecord, swap: dict[str, str]) -> dict[str, str | None]:
