@@ -7,12 +7,10 @@ so any of them can be re-derived for an old batch whose raw capture exists.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,13 +20,11 @@ from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.errors import BookmakerError
 from odds_pipeline.bookmakers.palimpsest import Progress, capture_palimpsest
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
-from odds_pipeline.bookmakers.registry import Parsers, parsers
+from odds_pipeline.bookmakers.registry import Parsers
 from odds_pipeline.domain import COMPETITORS, Book, RunStatus
 from odds_pipeline.markets.engine import MarketMapper
-from odds_pipeline.markets.overrides import active_catalogue, record_unmapped
-from odds_pipeline.settings import Settings
+from odds_pipeline.markets.overrides import record_unmapped
 from odds_pipeline.storage import batches, queries, writers
-from odds_pipeline.storage.database import make_engine
 from odds_pipeline.storage.landing import CaptureManifest, CaptureMissingError, LandingStore
 from odds_pipeline.storage.models import CompetitorEvent, Event, ScrapeBatch, ScrapeRun
 
@@ -295,20 +291,3 @@ def store_odds(
         mapped_lines=mapped_lines,
         unmapped_lines=len(unmapped),
     )
-
-
-def store_book_odds(
-    database_url: str, landing_root: str, partition_key: str, book: Book, bet9ja_zone: str
-) -> OddsSummary:
-    """One book's odds step from scratch (engine, parser, catalogue with user mappings): runs in a worker process."""
-    settings = dataclasses.replace(Settings.from_env(), bet9ja_startdate_tz=bet9ja_zone)
-    parsed = parse_capture(LandingStore(Path(landing_root)), partition_key, book, parsers(book, settings))
-    engine = make_engine(database_url)
-    try:
-        with Session(engine) as session, session.begin():
-            mapper = MarketMapper(active_catalogue(session))
-            scrape_batch = batches.batch_for(session, partition_key)
-            run = batches.run_for(session, scrape_batch, book)
-            return store_odds(session, scrape_batch, parsed, run.id, mapper)
-    finally:
-        engine.dispose()

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from odds_pipeline.bench_watch import ProcessWatch
 from odds_pipeline.bookmakers.palimpsest import capture_palimpsest
 from odds_pipeline.bookmakers.records import MarketLineRecord
 from odds_pipeline.bookmakers.registry import event_parser, open_client
@@ -33,77 +34,89 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class SandboxProcess:
+    url: str
+    pid: int
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/__sandbox/stats", timeout=10).json()
+
+
 @contextmanager
-def sandbox_process(scale: str, latency_ms: float, seed: int, faults: str | None = None) -> Iterator[str]:
-    """Start `odds-pipeline sandbox serve` as a child process and yield its base URL once it answers."""
+def sandbox_process(scale: str, latency_ms: float, seed: int, faults: str | None = None) -> Iterator[SandboxProcess]:
+    """Start `odds-pipeline sandbox serve` as a child process and yield it once it answers."""
     port = _free_port()
     command = [sys.executable, "-m", "odds_pipeline.cli", "sandbox", "serve", "--port", str(port)]
     command += ["--scale", scale, "--seed", str(seed), "--latency-ms", str(latency_ms)]
     if faults:
         command += ["--faults", faults]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=dict(os.environ))
-    url = f"http://127.0.0.1:{port}"
+    sandbox = SandboxProcess(f"http://127.0.0.1:{port}", process.pid)
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{url}/__sandbox/stats", timeout=1).raise_for_status()
+                sandbox.stats()
                 break
             except httpx.HTTPError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the sandbox did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield sandbox
     finally:
         process.terminate()
         process.wait(10)
 
 
-def settings_for(settings: Settings, url: str) -> Settings:
-    books = {book: dataclasses.replace(s, base_url=url) for book, s in settings.books.items()}
-    return dataclasses.replace(settings, books=books)
-
-
 def _fetch_book(book: Book, settings: Settings) -> tuple[int, int, float]:
     """Fetch one book's palimpsest in this (worker) process: (events, errors, wall seconds)."""
-    capture = capture_palimpsest(lambda: open_client(book, settings))
+    capture = capture_palimpsest(lambda: open_client(book, settings.books[book]))
     return len(capture.events), len(capture.errors), capture.wall_s
 
 
 def bench_fetch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
-    with sandbox_process(scale, latency_ms, seed) as url:
-        local = settings_for(settings, url)
+    with sandbox_process(scale, latency_ms, seed) as sandbox, ProcessWatch(sandbox=sandbox.pid) as watch:
+        local = settings.with_books_at(sandbox.url)
         # One process per book, as Dagster runs one asset per book: books do not queue behind each
         # other's JSON decoding in one interpreter.
         with ProcessPoolExecutor(max_workers=len(Book), mp_context=multiprocessing.get_context("spawn")) as pool:
             warm = [pool.submit(int, 0) for _ in Book]  # start the workers before the clock starts
             for future in warm:
                 future.result()
+            before = sandbox.stats()
+            watch.take()
+            pipeline_before = watch.cpu_s("pipeline")
             started = time.perf_counter()
             futures = {book: pool.submit(_fetch_book, book, local) for book in Book}
             results = {book: future.result() for book, future in futures.items()}
             wall_s = time.perf_counter() - started
-        stats = httpx.get(f"{url}/__sandbox/stats", timeout=10).json()
-    requests = {book.value: stats["totals"].get(book.value, 0) for book in Book}
-    # The network limit: each book's requests, each costing latency plus pacing, spread over its slots.
-    lower_bound = max(
-        requests[book.value] * (latency_ms + local.books[book].pace_ms) / 1000 / local.books[book].concurrency
-        for book in Book
-    )
+            watch.take()
+            pipeline_cpu_s = watch.cpu_s("pipeline") - pipeline_before
+        stats = sandbox.stats()
+    requests, lower_bound = _network_bound(local, stats, latency_ms)
     return {
-        "requests": requests,
         "wall_s": round(wall_s, 2),
         "lower_bound_s": round(lower_bound, 2),
+        "ratio": round(wall_s / lower_bound, 3),
+        "book_wall_s": {book.value: round(results[book][2], 2) for book in Book},
+        "requests": requests,
         "events": {book.value: results[book][0] for book in Book},
         "errors": {book.value: results[book][1] for book in Book},
+        "cpu_s": {
+            "sandbox": round(stats["cpu_s"] - before["cpu_s"], 2),
+            "sandbox_rendering": round(stats["render_s"] - before["render_s"], 2),
+            "clients": round(pipeline_cpu_s, 2),
+        },
+        "peak_rss_mb": {"clients": watch.largest("pipeline"), "sandbox": watch.largest("sandbox")["peak_rss_mb"]},
     }
 
 
 def _parsed_lines(book: Book, settings: Settings) -> list[MarketLineRecord]:
-    capture = capture_palimpsest(lambda: open_client(book, settings))
+    capture = capture_palimpsest(lambda: open_client(book, settings.books[book]))
     if capture.errors:
         raise RuntimeError(f"{book.value}: the sandbox palimpsest came back with errors: {capture.errors[:3]}")
-    parse = event_parser(book, settings)
+    parse = event_parser(book, settings.books[book])
     return [line for raw in capture.events for line in parse(raw).lines]
 
 
@@ -114,7 +127,7 @@ def real_answer_figures(settings: Settings, mapper: MarketMapper) -> dict[str, A
     from odds_pipeline.sandbox.templates import REAL_ANSWERS, REAL_DIR
 
     parsed = {
-        (book, name): event_parser(book, settings)(raw_from_file(book, REAL_DIR / name))
+        (book, name): event_parser(book, settings.books[book])(raw_from_file(book, REAL_DIR / name))
         for book in Book
         for name in REAL_ANSWERS[book]
     }
@@ -150,8 +163,8 @@ def real_answer_figures(settings: Settings, mapper: MarketMapper) -> dict[str, A
 
 def bench_map(settings: Settings, *, scale: str, seed: int) -> dict[str, Any]:
     """Map every line of each competitor's full palimpsest; only the mapping is timed."""
-    with sandbox_process(scale, 0.0, seed) as url:
-        local = settings_for(settings, url)
+    with sandbox_process(scale, 0.0, seed) as sandbox:
+        local = settings.with_books_at(sandbox.url)
         lines = {book: _parsed_lines(book, local) for book in COMPETITORS}
     mapper = MarketMapper(file_catalogue())
     started = time.perf_counter()
@@ -214,7 +227,7 @@ def bench_parse(settings: Settings, *, runs: int = 5, passes: int = 5) -> dict[s
     catalogue = file_catalogue()
 
     def tools() -> tuple[dict[Book, Any], MarketMapper]:
-        return {book: event_parser(book, settings) for book in Book}, MarketMapper(catalogue)
+        return {book: event_parser(book, settings.books[book]) for book in Book}, MarketMapper(catalogue)
 
     def one_pass(timings: dict[str, float], parse: dict[Book, Any], mapper: MarketMapper) -> list[dict[str, Any]]:
         digests = []
@@ -286,8 +299,9 @@ class BatchBench:
     """A fresh database, a sandbox in its own process and a test instance: batches run through Dagster."""
 
     url: Any
-    sandbox_url: str
+    sandbox: SandboxProcess
     instance: Any
+    watch: ProcessWatch
 
     def run(self, key: str) -> Any:
         import dagster as dg
@@ -299,11 +313,27 @@ class BatchBench:
         )
 
     def stats(self) -> dict[str, Any]:
-        return httpx.get(f"{self.sandbox_url}/__sandbox/stats", timeout=10).json()
+        return self.sandbox.stats()
+
+    def step_seconds(self, run_id: str) -> dict[str, float]:
+        """Each step's time from its start to its end, as the run's event log has them."""
+        started: dict[str, float] = {}
+        took: dict[str, float] = {}
+        for record in self.instance.all_logs(run_id):
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = record.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
+                took[event.step_key] = round(record.timestamp - started[event.step_key], 2)
+        return dict(sorted(took.items(), key=lambda item: -item[1]))
 
 
 @contextmanager
-def batch_bench(settings: Settings, *, scale: str, latency_ms: float, seed: int, faults: str | None = None):
+def batch_bench(
+    settings: Settings, *, scale: str, latency_ms: float, seed: int, faults: str | None = None
+) -> Iterator[BatchBench]:
     import tempfile
     import uuid
 
@@ -312,24 +342,27 @@ def batch_bench(settings: Settings, *, scale: str, latency_ms: float, seed: int,
     from odds_pipeline.storage import migrations
     from odds_pipeline.storage.database import drop_database, ensure_database, start_embedded_server
 
-    url = start_embedded_server(settings.pgdata_dir).url(f"odds_bench_{uuid.uuid4().hex[:8]}")
+    server = start_embedded_server(settings.pgdata_dir)
+    url = server.url(f"odds_bench_{uuid.uuid4().hex[:8]}")
     ensure_database(url)
     migrations.upgrade(url)
     saved = dict(os.environ)
     try:
         with (
-            sandbox_process(scale, latency_ms, seed, faults) as sandbox_url,
+            sandbox_process(scale, latency_ms, seed, faults) as sandbox,
             tempfile.TemporaryDirectory() as landing,
             dg.instance_for_test() as instance,
+            ProcessWatch(sandbox=sandbox.pid, database=server.postmaster_pid()) as watch,
         ):
+            # The run's processes load the definitions themselves, from this environment.
             os.environ.update(
                 {
                     "DATABASE_URL": url.render_as_string(hide_password=False),
                     "ODDS_PIPELINE_LANDING_ROOT": landing,
-                    **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox_url for book in Book},
+                    **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox.url for book in Book},
                 }
             )
-            yield BatchBench(url, sandbox_url, instance)
+            yield BatchBench(url, sandbox, instance, watch)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -346,35 +379,68 @@ def _network_bound(settings: Settings, stats: dict[str, Any], latency_ms: float)
     return requests, bound
 
 
+def _requests_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {"totals": {book: count - before["totals"].get(book, 0) for book, count in after["totals"].items()}}
+
+
 def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
     """Two batches through Dagster: a full one, then one 15 sandbox minutes later under the default drift."""
     from odds_pipeline.defs.partitions import batch_partitions
 
     keys = batch_partitions(settings).get_partition_keys()[-2:]
-    figures: dict[int, tuple[float, int, int]] = {}
+    figures: list[dict[str, Any]] = []
     with batch_bench(settings, scale=scale, latency_ms=latency_ms, seed=seed) as bench:
         before = _database_figures(bench.url)
-        for batch, key in enumerate(keys, start=1):
+        for key in keys:
+            stats_before = bench.stats()
+            bench.watch.take()
+            cpu_before = {group: bench.watch.cpu_s(group) for group in ("pipeline", "database")}
             started = time.perf_counter()
-            if not bench.run(key).success:
+            result = bench.run(key)
+            if not result.success:
                 raise RuntimeError(f"bench batch {key} failed")
             wall_s = time.perf_counter() - started
+            bench.watch.take()
+            stats = bench.stats()
             after = _database_figures(bench.url)
-            figures[batch] = (wall_s, after[0] - before[0], after[1] - before[1])
+            requests, bound = _network_bound(settings, _requests_between(stats_before, stats), latency_ms)
+            figures.append(
+                {
+                    "wall_s": round(wall_s, 2),
+                    "lower_bound_s": round(bound, 2),
+                    "ratio": round(wall_s / bound, 3),
+                    "rows": after[0] - before[0],
+                    "bytes": after[1] - before[1],
+                    "requests": requests,
+                    "cpu_s": {
+                        "sandbox": round(stats["cpu_s"] - stats_before["cpu_s"], 2),
+                        "sandbox_rendering": round(stats["render_s"] - stats_before["render_s"], 2),
+                        **{g: round(bench.watch.cpu_s(g) - cpu_before[g], 2) for g in ("pipeline", "database")},
+                    },
+                    "steps_s": bench.step_seconds(result.run_id),
+                }
+            )
             before = after
-            if batch == 1:
-                stats = bench.stats()
-                httpx.post(f"{bench.sandbox_url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
-    requests, lower_bound = _network_bound(settings, stats, latency_ms)
+            httpx.post(f"{bench.sandbox.url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
+        peak = {"pipeline": bench.watch.largest("pipeline"), "sandbox": bench.watch.largest("sandbox")["peak_rss_mb"]}
+    first, second = figures
     return {
-        "wall_s": round(figures[1][0], 2),
-        "lower_bound_s": round(lower_bound, 2),
-        "rows_first": figures[1][1],
-        "rows_second": figures[2][1],
-        "bytes_first": figures[1][2],
-        "bytes_second": figures[2][2],
-        "wall_second_s": round(figures[2][0], 2),
-        "requests": requests,
+        "wall_s": first["wall_s"],
+        "wall_second_s": second["wall_s"],
+        "lower_bound_s": first["lower_bound_s"],
+        "ratio_first": first["ratio"],
+        "ratio_second": second["ratio"],
+        "rows_first": first["rows"],
+        "rows_second": second["rows"],
+        "bytes_first": first["bytes"],
+        "bytes_second": second["bytes"],
+        "second_share": {
+            "rows": round(second["rows"] / first["rows"], 4),
+            "bytes": round(second["bytes"] / first["bytes"], 4),
+        },
+        "peak_rss_mb": peak,
+        "first": {k: first[k] for k in ("requests", "cpu_s", "steps_s")},
+        "second": {k: second[k] for k in ("lower_bound_s", "requests", "cpu_s", "steps_s")},
     }
 
 

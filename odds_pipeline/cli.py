@@ -27,19 +27,19 @@ def _display(url: URL) -> str:
 
 
 def cmd_db_url(settings: Settings, _: argparse.Namespace) -> int:
-    print(_display(app_database_url(settings)))
+    print(_display(app_database_url(settings.database_url, settings.pgdata_dir)))
     return 0
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    url = app_database_url(settings)
+    url = app_database_url(settings.database_url, settings.pgdata_dir)
     migrations.upgrade(url, args.revision)
     print(f"migrated {_display(url)} to {args.revision}")
     return 0
 
 
 def cmd_db_downgrade(settings: Settings, args: argparse.Namespace) -> int:
-    url = app_database_url(settings)
+    url = app_database_url(settings.database_url, settings.pgdata_dir)
     migrations.downgrade(url, args.revision)
     print(f"downgraded {_display(url)} to {args.revision}")
     return 0
@@ -59,7 +59,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from odds_pipeline.defs.runner import run_latest_batch, surroundings
 
     with surroundings(settings):
-        print(f"database: {_display(app_database_url(settings))}", flush=True)
+        print(f"database: {_display(app_database_url(settings.database_url, settings.pgdata_dir))}", flush=True)
         report = run_latest_batch(settings, args.partition)
     print("\n".join(report.lines()))
     return 0 if report.success else 1
@@ -87,7 +87,7 @@ def cmd_sandbox_serve(settings: Settings, args: argparse.Namespace) -> int:
         world=WorldConfig(seed=args.seed, scale=Scale(args.scale), drift_share=args.drift),
         latency_ms=args.latency_ms,
         faults=args.faults,
-        bet9ja_timezone=settings.bet9ja_startdate_tz,
+        bet9ja_timezone=settings.bet9ja.startdate_tz,
     )
     print(f"sandbox: http://127.0.0.1:{args.port} (scale {args.scale}, seed {args.seed})", flush=True)
     serve(options, args.port)
@@ -100,7 +100,6 @@ def cmd_sandbox_conformance(settings: Settings, args: argparse.Namespace) -> int
 
     import orjson
 
-    from odds_pipeline.bench import settings_for
     from odds_pipeline.bookmakers.palimpsest import capture_palimpsest
     from odds_pipeline.bookmakers.registry import open_client
     from odds_pipeline.sandbox import conformance
@@ -110,9 +109,9 @@ def cmd_sandbox_conformance(settings: Settings, args: argparse.Namespace) -> int
 
     options = SandboxOptions(world=WorldConfig(seed=args.seed, follow_wall_clock=False))
     with RunningSandbox(options) as sandbox:
-        local = settings_for(settings, sandbox.url)
+        local = settings.with_books_at(sandbox.url)
         for book in Book:
-            capture = capture_palimpsest(partial(open_client, book, local))
+            capture = capture_palimpsest(partial(open_client, book, local.books[book]))
             answers = [orjson.loads(raw.body) for raw in capture.events]
             result = conformance.compare(book, real_answers(book), answers).to_json()
             print(json.dumps({**result, "sandbox_answers": len(answers)}))
@@ -136,7 +135,7 @@ def cmd_map(settings: Settings, args: argparse.Namespace) -> int:
     book = Book(args.book)
     try:
         raw = raw_from_file(book, Path(args.file))
-        for line in explain_event(raw, event_parser(book, settings), MarketMapper(file_catalogue())):
+        for line in explain_event(raw, event_parser(book, settings.books[book]), MarketMapper(file_catalogue())):
             print(json.dumps(line, ensure_ascii=False))
     except OSError as exc:
         print(f"odds-pipeline: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
@@ -153,7 +152,7 @@ def cmd_unmapped(settings: Settings, args: argparse.Namespace) -> int:
 
     from odds_pipeline.markets.overrides import unmapped_report
 
-    engine = make_engine(app_database_url(settings))
+    engine = make_engine(app_database_url(settings.database_url, settings.pgdata_dir))
     try:
         with Session(engine) as session:
             rows = unmapped_report(session, args.limit)
@@ -283,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.handler(Settings.from_env(), args)
+        return args.handler(Settings(), args)
     except DatabaseUnavailableError as exc:
         print(f"odds-pipeline: {exc}", file=sys.stderr)
         return 2

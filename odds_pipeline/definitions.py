@@ -14,7 +14,6 @@ from odds_pipeline.defs.automation import (
     missed_batches_sensor,
     pool_waits_sensor,
 )
-from odds_pipeline.defs.checks import build_checks
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
 from odds_pipeline.settings import Settings
@@ -28,7 +27,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     job = batch_job()
     return dg.Definitions(
         assets=build_assets(partitions),
-        asset_checks=build_checks(partitions),
         jobs=[job],
         schedules=[batch_schedule(job)],
         sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions), pool_waits_sensor()],
@@ -41,4 +39,4 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(Settings.from_env())
+defs = build_definitions(Settings())

@@ -1,82 +1,92 @@
-"""Environment-driven settings, read in one place.
+"""The project's settings: every default, in one place, and the environment variables that change them.
 
-Every default points at something on this machine: the embedded PostgreSQL under ``var/``
-and, for the bookmakers, the sandbox on loopback. Pointing the project at real servers is a
-matter of environment variables only.
+Every default points at something on this machine: the embedded PostgreSQL under ``var/`` and,
+for the bookmakers, the sandbox on loopback. Pointing the project at real servers is a matter of
+environment variables only (README lists them). The settings are read once, when the Dagster
+definitions or a command load; from there on the Dagster resources carry them (defs/resources.py).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from odds_pipeline.domain import Book
 
 APP_DATABASE = "odds_pipeline"
+DAGSTER_DATABASE = "dagster"
 SANDBOX_PORT = 8765
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
-DEFAULT_CONCURRENCY = {Book.BETPAWA: 50, Book.SPORTYBET: 50, Book.BET9JA: 15}
-DEFAULT_PACE_MS = {Book.BETPAWA: 0.0, Book.SPORTYBET: 0.0, Book.BET9JA: 25.0}
-DAGSTER_DATABASE = "dagster"
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+class BookSettings(BaseSettings):
+    """How to reach one book: ``ODDS_PIPELINE_<BOOK>_<FIELD>``, e.g. ``ODDS_PIPELINE_BET9JA_URL``."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    url: str = Field(SANDBOX_URL, description="The API's base URL; the sandbox on loopback by default.")
+    concurrency: int = Field(50, description="Requests in flight at once.")
+    pace_ms: float = Field(0.0, description="Pause after each request, holding its slot.")
+    timeout_s: float = Field(30.0, description="Read timeout of one request.")
+    max_attempts: int = Field(4, description="Attempts per request before the book counts as unavailable.")
+    max_response_mb: float = Field(16.0, description="Answers larger than this are refused.")
+    startdate_tz: str | None = Field(None, description="Bet9ja only.")
+    cache_version: str | None = Field(None, description="Bet9ja only.")
 
 
-@dataclass(frozen=True)
-class BookSettings:
-    """How to reach one book. The default base URL is the sandbox; README lists the real sites'."""
+class BetPawaSettings(BookSettings):
+    model_config = SettingsConfigDict(env_prefix="ODDS_PIPELINE_BETPAWA_")
 
-    base_url: str
-    concurrency: int
-    pace_ms: float
-    timeout_s: float = 30.0
-    max_attempts: int = 4
-    max_response_mb: float = 16.0
 
+class SportyBetSettings(BookSettings):
+    model_config = SettingsConfigDict(env_prefix="ODDS_PIPELINE_SPORTYBET_")
+
+
+class Bet9jaSettings(BookSettings):
+    model_config = SettingsConfigDict(env_prefix="ODDS_PIPELINE_BET9JA_")
+
+    concurrency: int = Field(15, description="Requests in flight at once; Bet9ja answers bursts with 403.")
+    pace_ms: float = Field(25.0, description="Pause after each request, holding its slot.")
+    # The reference assumed UTC without checking; the real answers confirm it (bookmakers/bet9ja.py).
+    startdate_tz: str = Field("UTC", description="The zone Bet9ja writes STARTDATE in (it carries none).")
+    cache_version: str = Field("1.301.2.225", description="Bet9ja's v_cache_version query parameter.")
+
+
+class Settings(BaseSettings):
+    """What the project needs to know about its surroundings: ``ODDS_PIPELINE_<FIELD>`` unless noted."""
+
+    model_config = SettingsConfigDict(env_prefix="ODDS_PIPELINE_", frozen=True, extra="ignore", populate_by_name=True)
+
+    var_dir: Path = Field(Path("var"), description="Where the embedded PostgreSQL, DAGSTER_HOME and captures live.")
+    database_url: str | None = Field(
+        None, validation_alias="DATABASE_URL", description="An external PostgreSQL for the app's data (DATABASE_URL)."
+    )
+    dagster_database_url: str | None = Field(
+        None,
+        validation_alias="DAGSTER_DATABASE_URL",
+        description="Dagster's own storage (DAGSTER_DATABASE_URL); never the app's database.",
+    )
+    landing_root: Path | None = Field(None, description="Where raw captures are kept; var_dir/landing by default.")
+    batch_minutes: int = Field(15, description="One batch = one partition of this many minutes, in UTC.")
+    partitions_start: str = Field("2026-11-01-00:00", description="The first batch partition.")
+    late_window_minutes: int = Field(60, description="A batch older than this is re-derived, never scraped.")
+    missed_lookback: int = Field(8, description="How many recent windows the missed-batch sensor looks over.")
+    min_match_rate: float = Field(0.5, description="Each competitor's share of events linked to BetPawa's.")
+    min_coverage: float = Field(0.35, description="Each competitor's share of market lines mapped.")
+    betpawa: BetPawaSettings = Field(default_factory=BetPawaSettings)
+    sportybet: SportyBetSettings = Field(default_factory=SportyBetSettings)
+    bet9ja: Bet9jaSettings = Field(default_factory=Bet9jaSettings)
+
+    @field_validator("var_dir", "landing_root")
     @classmethod
-    def from_env(cls, book: Book) -> BookSettings:
-        prefix = f"ODDS_PIPELINE_{book.value.upper()}_"
-        env = os.environ
-        return cls(
-            base_url=env.get(prefix + "URL", SANDBOX_URL),
-            concurrency=int(env.get(prefix + "CONCURRENCY", DEFAULT_CONCURRENCY[book])),
-            pace_ms=float(env.get(prefix + "PACE_MS", DEFAULT_PACE_MS[book])),
-            timeout_s=float(env.get(prefix + "TIMEOUT_S", 30.0)),
-            max_attempts=int(env.get(prefix + "MAX_ATTEMPTS", 4)),
-            max_response_mb=float(env.get(prefix + "MAX_RESPONSE_MB", 16.0)),
-        )
+    def _absolute(cls, path: Path | None) -> Path | None:
+        return None if path is None else path.expanduser().resolve()
 
-
-@dataclass(frozen=True)
-class Settings:
-    """What the project needs to know about its surroundings."""
-
-    var_dir: Path
-    # An external server for the app's data; None means "start the embedded one under var/".
-    database_url: str | None = None
-    # Same, for Dagster's own run/event/schedule storage. Never the app's database.
-    dagster_database_url: str | None = None
-    app_database: str = APP_DATABASE
-    dagster_database: str = DAGSTER_DATABASE
-    books: dict[Book, BookSettings] = field(default_factory=lambda: {b: BookSettings.from_env(b) for b in Book})
-    # Bet9ja's STARTDATE has no zone; the reference assumed UTC without checking it (platform-apis.md §0.3).
-    bet9ja_startdate_tz: str = "UTC"
-    bet9ja_cache_version: str = "1.301.2.225"
-    # Raw captures; a local folder by default (git-ignored under var/).
-    landing_root: Path | None = None
-    # One batch = one Dagster partition of this many minutes, aligned to the hour, in UTC.
-    batch_minutes: int = 15
-    partitions_start: str = "2026-11-01-00:00"
-    # A batch older than this can no longer be scraped (odds are live): it is re-derived from its capture.
-    late_window_minutes: int = 60
-    # How many recent windows the missed-batch sensor looks back over.
-    missed_lookback_windows: int = 8
-    min_match_rate: float = 0.5
-    min_mapping_coverage: float = 0.35
+    @property
+    def books(self) -> dict[Book, BookSettings]:
+        return {Book.BETPAWA: self.betpawa, Book.SPORTYBET: self.sportybet, Book.BET9JA: self.bet9ja}
 
     @property
     def pgdata_dir(self) -> Path:
@@ -90,20 +100,8 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.var_dir / "dagster_home"
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        var_dir = _env_path("ODDS_PIPELINE_VAR_DIR", Path.cwd() / "var")
-        return cls(
-            var_dir=var_dir,
-            database_url=os.environ.get("DATABASE_URL") or None,
-            dagster_database_url=os.environ.get("DAGSTER_DATABASE_URL") or None,
-            bet9ja_startdate_tz=os.environ.get("BET9JA_STARTDATE_TZ", "UTC"),
-            bet9ja_cache_version=os.environ.get("BET9JA_CACHE_VERSION", "1.301.2.225"),
-            landing_root=_env_path("ODDS_PIPELINE_LANDING_ROOT", var_dir / "landing"),
-            batch_minutes=int(os.environ.get("ODDS_PIPELINE_BATCH_MINUTES", 15)),
-            partitions_start=os.environ.get("ODDS_PIPELINE_PARTITIONS_START", "2026-11-01-00:00"),
-            late_window_minutes=int(os.environ.get("ODDS_PIPELINE_LATE_WINDOW_MINUTES", 60)),
-            missed_lookback_windows=int(os.environ.get("ODDS_PIPELINE_MISSED_LOOKBACK", 8)),
-            min_match_rate=float(os.environ.get("ODDS_PIPELINE_MIN_MATCH_RATE", 0.5)),
-            min_mapping_coverage=float(os.environ.get("ODDS_PIPELINE_MIN_COVERAGE", 0.35)),
+    def with_books_at(self, url: str) -> Settings:
+        """The same settings with every book's API at ``url`` (a sandbox of a test or a benchmark)."""
+        return self.model_copy(
+            update={book.value: settings.model_copy(update={"url": url}) for book, settings in self.books.items()}
         )

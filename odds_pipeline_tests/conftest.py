@@ -96,10 +96,9 @@ def sandbox() -> Iterator[RunningSandbox]:
 @pytest.fixture(scope="session")
 def sandbox_palimpsests(sandbox: RunningSandbox) -> dict[Book, PalimpsestCapture]:
     """Every book's demo palimpsest from the session sandbox, fetched over HTTP by the real clients."""
-    from odds_pipeline.bench import settings_for
 
-    settings = settings_for(Settings.from_env(), sandbox.url)
-    captures = {book: capture_palimpsest(partial(open_client, book, settings)) for book in Book}
+    settings = Settings().with_books_at(sandbox.url)
+    captures = {book: capture_palimpsest(partial(open_client, book, settings.books[book])) for book in Book}
     for capture in captures.values():
         assert not capture.errors, capture.errors[:3]
     return captures

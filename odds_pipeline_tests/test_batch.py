@@ -12,7 +12,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from odds_pipeline import batch as steps
-from odds_pipeline.bench import settings_for
 from odds_pipeline.bookmakers.registry import open_client, parsers
 from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.markets.catalogue import file_catalogue
@@ -51,7 +50,7 @@ def world() -> Iterator[RunningSandbox]:
 
 
 def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: datetime, *, capture: bool = True):
-    settings = settings_for(Settings.from_env(), sandbox_url)
+    settings = Settings().with_books_at(sandbox_url)
     key = window.strftime("%Y-%m-%d-%H:%M")
     summaries = {}
     with Session(engine) as session, session.begin():
@@ -59,9 +58,9 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
         for book in Book:
             run = batches.ensure_run(session, scrape_batch, book)
             if capture:
-                _, errors = steps.capture(lambda b=book: open_client(b, settings), landing, key)
+                _, errors = steps.capture(lambda b=book: open_client(b, settings.books[b]), landing, key)
                 batches.record_errors(session, run, errors, "fetch")
-            parsed = steps.parse_capture(landing, key, book, parsers(book, settings))
+            parsed = steps.parse_capture(landing, key, book, parsers(book, settings.books[book]))
             palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run)
             summaries[book] = (parsed, palimpsest, run.id)
         match = steps.match_events(session, scrape_batch)

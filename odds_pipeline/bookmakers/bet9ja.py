@@ -35,9 +35,7 @@ from odds_pipeline.domain import Book
 
 BOOK = Book.BET9JA
 SOCCER = "1"
-DEFAULT_CACHE_VERSION = "1.301.2.225"
 HEADERS = {"accept": "*/*", "accept-language": "en-GB,en-US;q=0.9,en;q=0.8"}
-DEFAULT_LIMITS = ClientLimits(concurrency=15, pace_s=0.025)
 # Bet9ja says a selection is off with a bare "1": shown, but taking no bets.
 BET9JA_OFF = (1.0,)
 MAX_KEY_LENGTH = 500
@@ -59,7 +57,7 @@ def unwrap(raw: RawResponse, accepted: tuple[str, ...] = ("OK",)) -> dict[str, A
 class Bet9jaClient(BookClient):
     book = BOOK
 
-    def __init__(self, http: BookHttp, *, startdate_zone: tzinfo, cache_version: str = DEFAULT_CACHE_VERSION) -> None:
+    def __init__(self, http: BookHttp, *, startdate_zone: tzinfo, cache_version: str) -> None:
         super().__init__(http)
         self.startdate_zone = startdate_zone
         self.cache_version = cache_version
@@ -68,10 +66,10 @@ class Bet9jaClient(BookClient):
     def open(
         cls,
         base_url: str,
-        limits: ClientLimits = DEFAULT_LIMITS,
+        limits: ClientLimits,
         *,
-        startdate_zone: str = "UTC",
-        cache_version: str = DEFAULT_CACHE_VERSION,
+        startdate_zone: str,
+        cache_version: str,
     ) -> Bet9jaClient:
         # Bet9ja answers requests that come too fast with 403: worth a retry, unlike elsewhere.
         http = BookHttp(BOOK, base_url, HEADERS, limits, retry_on_forbidden=True)

@@ -30,7 +30,6 @@ HEADERS = {
     "accept": "*/*",
     "accept-language": "en-GB,en-US;q=0.9,en;q=0.8",
 }
-DEFAULT_LIMITS = ClientLimits(concurrency=50)
 # BetPawa says an outcome is off with a price of 0 on a suspended price.
 BETPAWA_OFF = (0.0,)
 
@@ -62,7 +61,7 @@ class BetPawaClient(BookClient):
         self.page_size = page_size
 
     @classmethod
-    def open(cls, base_url: str, limits: ClientLimits = DEFAULT_LIMITS, **kwargs: Any) -> BetPawaClient:
+    def open(cls, base_url: str, limits: ClientLimits, **kwargs: Any) -> BetPawaClient:
         return cls(BookHttp(BOOK, base_url, HEADERS, limits), **kwargs)
 
     async def catalogue(self) -> RawResponse:

@@ -38,12 +38,15 @@ USER_AGENT = (
 
 @dataclass(frozen=True)
 class ClientLimits:
+    """How hard one book may be asked: the settings' part (settings.py holds their defaults) and the
+    transport's own constants."""
+
     concurrency: int
-    pace_s: float = 0.0  # pause after each request, holding the slot (Bet9ja: 25 ms)
-    timeout_s: float = 30.0
+    pace_s: float  # pause after each request, holding the slot (Bet9ja: 25 ms)
+    timeout_s: float
+    max_response_bytes: int
+    max_attempts: int
     connect_timeout_s: float = 5.0
-    max_response_bytes: int = 16 * 1024 * 1024
-    max_attempts: int = 4
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 10.0
     retry_after_cap_s: float = 30.0

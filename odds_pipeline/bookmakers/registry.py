@@ -1,10 +1,11 @@
-"""One line per book: how to open its client from settings."""
+"""One line per book: how to open its client and its parsers from how it is configured."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from odds_pipeline.bookmakers import bet9ja, betpawa, sportybet
@@ -15,31 +16,49 @@ from odds_pipeline.bookmakers.http import ClientLimits, RawResponse
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
 from odds_pipeline.bookmakers.sportybet import SportyBetClient
 from odds_pipeline.domain import Book
-from odds_pipeline.settings import BookSettings, Settings
 
 
-def limits_from(book_settings: BookSettings) -> ClientLimits:
+class BookAccess(Protocol):
+    """How one book is configured: a book's settings, or the Dagster resource made from them."""
+
+    url: str
+    concurrency: int
+    pace_ms: float
+    timeout_s: float
+    max_attempts: int
+    max_response_mb: float
+    startdate_tz: str | None  # Bet9ja's only
+    cache_version: str | None  # Bet9ja's only
+
+
+def limits_from(access: BookAccess) -> ClientLimits:
     return ClientLimits(
-        concurrency=book_settings.concurrency,
-        pace_s=book_settings.pace_ms / 1000,
-        timeout_s=book_settings.timeout_s,
-        max_attempts=book_settings.max_attempts,
-        max_response_bytes=int(book_settings.max_response_mb * 1024 * 1024),
+        concurrency=access.concurrency,
+        pace_s=access.pace_ms / 1000,
+        timeout_s=access.timeout_s,
+        max_attempts=access.max_attempts,
+        max_response_bytes=int(access.max_response_mb * 1024 * 1024),
     )
 
 
-def open_client(book: Book, settings: Settings) -> BookClient:
-    book_settings = settings.books[book]
-    limits = limits_from(book_settings)
+def _bet9ja_only(access: BookAccess, name: str) -> str:
+    value = getattr(access, name)
+    if not value:
+        raise ValueError(f"Bet9ja's {name} is not configured")
+    return value
+
+
+def open_client(book: Book, access: BookAccess) -> BookClient:
+    limits = limits_from(access)
     if book is Book.BETPAWA:
-        return BetPawaClient.open(book_settings.base_url, limits)
+        return BetPawaClient.open(access.url, limits)
     if book is Book.SPORTYBET:
-        return SportyBetClient.open(book_settings.base_url, limits)
+        return SportyBetClient.open(access.url, limits)
     return Bet9jaClient.open(
-        book_settings.base_url,
+        access.url,
         limits,
-        startdate_zone=settings.bet9ja_startdate_tz,
-        cache_version=settings.bet9ja_cache_version,
+        startdate_zone=_bet9ja_only(access, "startdate_tz"),
+        cache_version=_bet9ja_only(access, "cache_version"),
     )
 
 
@@ -51,15 +70,16 @@ class Parsers:
     event_list: Callable[[RawResponse], list[EventRecord]]
 
 
-def parsers(book: Book, settings: Settings) -> Parsers:
+def parsers(book: Book, access: BookAccess) -> Parsers:
+    """Parsers for one capture: the full-event parser remembers what repeats from event to event."""
     if book is Book.BETPAWA:
         return Parsers(betpawa.EventParser(), betpawa.events_from_list)
     if book is Book.SPORTYBET:
         return Parsers(sportybet.EventParser(), sportybet.events_from_list)
-    zone = ZoneInfo(settings.bet9ja_startdate_tz)
+    zone = ZoneInfo(_bet9ja_only(access, "startdate_tz"))
     return Parsers(bet9ja.EventParser(zone), partial(bet9ja.events_from_list, zone=zone))
 
 
-def event_parser(book: Book, settings: Settings) -> Callable[[RawResponse], ParsedEvent]:
+def event_parser(book: Book, access: BookAccess) -> Callable[[RawResponse], ParsedEvent]:
     """Parse a full-event answer as the book sent it, without opening a connection."""
-    return parsers(book, settings).event
+    return parsers(book, access).event

@@ -38,7 +38,6 @@ LIST_MARKETS = "1,18,10,29,11,26,36,14"
 MAX_SPECIFIER_LENGTH = 1000
 MAX_KNOWN_SPECIFIERS = 100_000  # a capture has a few hundred distinct ones
 HEADERS = {"clientid": "web", "operid": "2", "platform": "web", "accept": "*/*", "accept-language": "en"}
-DEFAULT_LIMITS = ClientLimits(concurrency=50)
 # SportyBet says an outcome is off with isActive 0 and odds "0.00" (or "1.00", seen on market 900313).
 SPORTYBET_OFF = (0.0, 1.0)
 
@@ -63,7 +62,7 @@ class SportyBetClient(BookClient):
     book = BOOK
 
     @classmethod
-    def open(cls, base_url: str, limits: ClientLimits = DEFAULT_LIMITS) -> SportyBetClient:
+    def open(cls, base_url: str, limits: ClientLimits) -> SportyBetClient:
         return cls(BookHttp(BOOK, base_url, HEADERS, limits))
 
     async def catalogue(self) -> RawResponse:

@@ -1,18 +1,23 @@
-"""The asset graph of one batch: raw capture → palimpsest (per book) → matched_events → odds_snapshots.
+"""The asset graph of one batch, per book: raw capture → palimpsest and stored odds; then, across
+books, matched events.
 
-Each body reads as: open what it needs, call a step from `odds_pipeline.batch`, report figures.
+Each book's palimpsest and odds come out of one step that parses the capture once, so BetPawa's
+and SportyBet's odds are stored while Bet9ja is still being captured. Each body reads as: open
+what it needs, call a step from `odds_pipeline.batch`, check what it wrote (`defs/checks.py`),
+report figures.
 """
 
-import multiprocessing
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 
 from odds_pipeline import batch as steps
+from odds_pipeline.defs import checks
 from odds_pipeline.domain import COMPETITORS, BatchTrigger, Book
+from odds_pipeline.markets.engine import MarketMapper
+from odds_pipeline.markets.overrides import active_catalogue
 from odds_pipeline.storage import batches
 
 OWNERS = ["team:odds-data"]
@@ -79,6 +84,8 @@ def _progress(context: dg.AssetExecutionContext, book: Book):
 
 
 def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    specs = checks.raw_capture_specs(book, partitions)
+
     @dg.asset(
         name=f"{book.value}_raw_capture",
         group_name="capture",
@@ -89,9 +96,10 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
         kinds={"python", "file"},
         owners=OWNERS,
         metadata={"dagster/column_schema": RAW_SCHEMA},
+        check_specs=specs,
         required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
     )
-    def raw_capture(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def raw_capture(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         resources = context.resources
         api, store, policy = getattr(resources, f"{book.value}_api"), resources.landing.store(), resources.policy
         key, window = context.partition_key, context.partition_time_window
@@ -130,7 +138,7 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
             batches.settle_batch(session, scrape_batch)
         if manifest.down:
             context.log.error(f"{book.display_name} was down for batch {key}: {manifest.errors_by_type}")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": manifest.responses,
                 **summary.figures(),
@@ -138,31 +146,57 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
                 "capture": dg.MetadataValue.path(str(store.folder(key, book) / manifest.file)),
             }
         )
+        yield checks.capture_intact(store, key, book, manifest)
 
     return raw_capture
 
 
-def palimpsest_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def book_assets(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """``<book>_palimpsest`` and ``<book>_odds_snapshots``, from one parse of the book's capture."""
     tables = "tournaments / events" if book is Book.BETPAWA else "competitor_tournaments / competitor_events"
-
-    @dg.asset(
-        name=f"{book.value}_palimpsest",
-        group_name="palimpsests",
-        description=f"{book.display_name}'s tournaments and events of this batch, parsed from the raw capture and "
-        f"upserted into {tables}, with an event_scrape_status row per event.",
-        partitions_def=partitions,
-        deps=[dg.AssetKey(f"{book.value}_raw_capture")],
-        kinds={"python", "postgres"},
-        owners=OWNERS,
-        metadata={"dagster/column_schema": PALIMPSEST_SCHEMA},
-        required_resource_keys={"database", "landing", f"{book.value}_api"},
+    odds_tables = (
+        "odds_snapshots / market_odds" if book is Book.BETPAWA else "competitor_odds_snapshots / competitor_market_odds"
     )
-    def palimpsest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    palimpsest_key = dg.AssetKey(f"{book.value}_palimpsest")
+    odds_key = dg.AssetKey(f"{book.value}_odds_snapshots")
+    palimpsest_specs = checks.palimpsest_specs(book, partitions)
+    odds_specs = checks.odds_specs(book, partitions)
+    common: dict[str, Any] = {"kinds": {"python", "postgres"}, "owners": OWNERS, "partitions_def": partitions}
+    what = "its lines" if book is Book.BETPAWA else "every line, mapped onto BetPawa's catalogue"
+
+    @dg.multi_asset(
+        name=f"{book.value}_palimpsest_and_odds",
+        specs=[
+            dg.AssetSpec(
+                palimpsest_key,
+                deps=[dg.AssetKey(f"{book.value}_raw_capture")],
+                group_name="palimpsests",
+                description=f"{book.display_name}'s tournaments and events of this batch, parsed from the raw "
+                f"capture and upserted into {tables}, with an event_scrape_status row per event.",
+                metadata={"dagster/column_schema": PALIMPSEST_SCHEMA},
+                **common,
+            ),
+            dg.AssetSpec(
+                odds_key,
+                deps=[palimpsest_key],
+                group_name="odds",
+                description=f"{book.display_name}'s odds of this batch, {what}, stored change-only in "
+                f"{odds_tables}. Lines that cannot be mapped are counted in unmapped_market_log.",
+                metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
+                # Not made when a blocking check of the palimpsest fails.
+                skippable=True,
+                **common,
+            ),
+        ],
+        check_specs=[*palimpsest_specs, *odds_specs],
+        partitions_def=partitions,
+        required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
+    )
+    def palimpsest_and_odds(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         resources = context.resources
         key = context.partition_key
-        parsed = steps.parse_capture(
-            resources.landing.store(), key, book, getattr(resources, f"{book.value}_api").parsers()
-        )
+        api = getattr(resources, f"{book.value}_api")
+        parsed = steps.parse_capture(resources.landing.store(), key, book, api.parsers())
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             run = batches.run_for(session, scrape_batch, book)
@@ -173,7 +207,8 @@ def palimpsest_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Asse
             f"{book.display_name}: {summary.events} of {summary.listed} events stored, {summary.lost} lost "
             f"({summary.status.value}), {summary.lines} market lines"
         )
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
+            asset_key=palimpsest_key,
             metadata={
                 "dagster/row_count": summary.events,
                 "listed": summary.listed,
@@ -182,10 +217,37 @@ def palimpsest_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Asse
                 "tournaments": summary.tournaments,
                 "market_lines": summary.lines,
                 "parse_problems": dict(summary.problems),
-            }
+            },
         )
+        with resources.database.session() as session:
+            results = checks.palimpsest_results(session, batches.batch_for(session, key), book, summary)
+        yield from results
+        if stopped := checks.blocked(results, palimpsest_specs):
+            context.log.error(f"{book.display_name}: odds not stored, as {', '.join(stopped)} failed")
+            return
+        with resources.database.session() as session:
+            scrape_batch = batches.batch_for(session, key)
+            run = batches.run_for(session, scrape_batch, book)
+            odds = steps.store_odds(session, scrape_batch, parsed, run.id, MarketMapper(active_catalogue(session)))
+            status = batches.settle_batch(session, scrape_batch)
+        context.log.info(
+            f"{book.display_name}: {odds.events} events, {odds.snapshots} snapshots, {odds.market_rows} market rows, "
+            f"{odds.confirmed} unchanged"
+        )
+        metadata: dict[str, Any] = {
+            "dagster/row_count": odds.market_rows,
+            "snapshots": odds.snapshots,
+            "unchanged_events": odds.confirmed,
+            "batch_status": status.value,
+        }
+        if book is not Book.BETPAWA:
+            metadata["coverage"] = round(odds.coverage, 4)
+        yield dg.MaterializeResult(asset_key=odds_key, metadata=metadata)
+        with resources.database.session() as session:
+            scrape_batch = batches.batch_for(session, key)
+            yield from checks.odds_results(session, scrape_batch, book, odds, resources.policy)
 
-    return palimpsest
+    return palimpsest_and_odds
 
 
 def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -199,9 +261,10 @@ def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefini
         kinds={"python", "postgres"},
         owners=OWNERS,
         metadata={"dagster/column_schema": MATCHED_SCHEMA},
-        required_resource_keys={"database"},
+        check_specs=checks.matched_specs(partitions),
+        required_resource_keys={"database", "policy"},
     )
-    def matched_events(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def matched_events(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         with context.resources.database.session() as session:
             summary = steps.match_events(session, batches.batch_for(session, context.partition_key))
         metadata: dict[str, Any] = {"dagster/row_count": sum(summary.linked.values())}
@@ -209,67 +272,15 @@ def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefini
             metadata[f"{book.value}_linked"] = summary.linked[book.value]
             metadata[f"{book.value}_competitor_only"] = summary.competitor_only[book.value]
             metadata[f"{book.value}_match_rate"] = round(summary.match_rate(book), 4)
-        return dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
+        yield from checks.matched_results(summary, context.resources.policy)
 
     return matched_events
-
-
-def odds_snapshots_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        name="odds_snapshots",
-        group_name="comparison",
-        description="BetPawa's lines and every competitor line mapped onto BetPawa's catalogue, stored change-only "
-        "(odds_snapshots / market_odds, competitor_odds_snapshots / competitor_market_odds). "
-        "Unmapped lines are counted in unmapped_market_log.",
-        partitions_def=partitions,
-        deps=[dg.AssetKey("matched_events")],
-        kinds={"python", "postgres"},
-        owners=OWNERS,
-        metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
-        required_resource_keys={"database", "landing", "bet9ja_api"},
-    )
-    def odds_snapshots(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        resources = context.resources
-        key = context.partition_key
-        metadata: dict[str, Any] = {}
-        rows = 0
-        store = resources.landing.store()
-        books = [book for book in Book if store.manifests(key, book)]
-        for book in set(Book) - set(books):
-            context.log.error(f"no raw capture of {book.display_name} for batch {key}: its odds are not stored")
-        zone = resources.bet9ja_api.bet9ja_startdate_tz
-        # One process per book: parsing and mapping are CPU work, and the books are independent.
-        with ProcessPoolExecutor(max_workers=len(books) or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {
-                book: pool.submit(
-                    steps.store_book_odds, resources.database.url_string(), str(store.root), key, book, zone
-                )
-                for book in books
-            }
-            summaries = {book: future.result() for book, future in futures.items()}
-        for book, summary in summaries.items():
-            rows += summary.market_rows
-            metadata[f"{book.value}_snapshots"] = summary.snapshots
-            metadata[f"{book.value}_market_rows"] = summary.market_rows
-            metadata[f"{book.value}_unchanged_events"] = summary.confirmed
-            if book is not Book.BETPAWA:
-                metadata[f"{book.value}_coverage"] = round(summary.coverage, 4)
-            context.log.info(
-                f"{book.display_name}: {summary.events} events, {summary.snapshots} snapshots, "
-                f"{summary.market_rows} market rows, {summary.confirmed} unchanged"
-            )
-        with resources.database.session() as session:
-            status = batches.settle_batch(session, batches.batch_for(session, key))
-        metadata["batch_status"] = status.value
-        return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata})
-
-    return odds_snapshots
 
 
 def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     return [
         *(raw_capture_asset(book, partitions) for book in Book),
-        *(palimpsest_asset(book, partitions) for book in Book),
+        *(book_assets(book, partitions) for book in Book),
         matched_events_asset(partitions),
-        odds_snapshots_asset(partitions),
     ]

@@ -48,8 +48,11 @@ def missed_partitions(
     now: datetime,
 ) -> list[dg.RunRequest]:
     """Recent batches with no stored snapshots and no run in flight, that can still be done."""
-    keys = partitions.get_partition_keys(current_time=now)[-policy.missed_lookback_windows :]
-    done = instance.get_materialized_partitions(dg.AssetKey("odds_snapshots"))
+    keys = partitions.get_partition_keys(current_time=now)[-policy.missed_lookback :]
+    # A batch is done once every book's odds are stored.
+    done = set.intersection(
+        *(set(instance.get_materialized_partitions(dg.AssetKey(f"{book.value}_odds_snapshots"))) for book in Book)
+    )
     store = landing.store()
     requests = []
     for key in keys:

@@ -1,264 +1,190 @@
-"""Asset checks per ScrapeBatch (partition-aware): they query PostgreSQL for that batch only.
+"""The checks of every batch, per ScrapeBatch (partition): declared beside the assets they judge and
+computed by the step that made the asset, from what that step wrote and what PostgreSQL now holds.
 
-Row-count checks are blocking with ERROR severity: downstream assets do not run on a broken
-batch. An empty book is an ERROR too, but not blocking, so one book that is down does not stop
-the others.
+A check that compares a count compares the database with the step's own result, never with metadata
+read back from the instance. Row-count checks block (ERROR): downstream assets do not run on a
+broken batch. An empty book is an ERROR too, but does not block, so one book that is down does not
+stop the others.
 """
+
+from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from functools import partial
-from typing import Any
 
 import dagster as dg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from odds_pipeline.batch import MatchSummary, OddsSummary, PalimpsestSummary
+from odds_pipeline.defs.resources import BatchPolicyResource
 from odds_pipeline.domain import COMPETITORS, Book, RunStatus
 from odds_pipeline.storage import batches, reports
-from odds_pipeline.storage.landing import CaptureMissingError
-from odds_pipeline.storage.models import (
-    ScrapeBatch,
-    ScrapeRun,
-)
+from odds_pipeline.storage.landing import CaptureManifest, LandingStore
+from odds_pipeline.storage.models import ScrapeBatch, ScrapeRun
 
 TRAILING_BATCHES = 8
 BAND = (0.5, 1.5)  # counts outside [0.5, 1.5] times the trailing median are suspicious
-MARGIN_BAND = (0.0, 0.30)  # the median margin of a book's 1X2 lines must sit in this band
+MARGIN_BAND = (0.0, 0.30)  # the median margin of a book's 1X2 and Over/Under lines must sit in this band
+
+Spec = Callable[[dg.PartitionsDefinition], dg.AssetCheckSpec]
 
 
-def reported(context: dg.AssetCheckExecutionContext, asset: str, key: str = "dagster/row_count") -> Any:
-    """What the asset's latest materialization of this partition reported."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[context.partition_key]), limit=1
-    ).records
-    if not records:
-        return None
-    value = records[0].asset_materialization.metadata.get(key)
-    return None if value is None else value.value
-
-
-Measure = Callable[[Session, ScrapeBatch], dg.AssetCheckResult]
-
-
-def on_batch(context: dg.AssetCheckExecutionContext, measure: Measure) -> dg.AssetCheckResult:
-    """Run ``measure`` on the partition's scrape_batches row; a batch without one fails the check."""
-    with context.resources.database.session() as session:
-        batch = batches.batch_for(session, context.partition_key)
-        if batch is None:
-            return dg.AssetCheckResult(
-                passed=False, metadata={"reason": f"no scrape_batches row for {context.partition_key}"}
-            )
-        return measure(session, batch)
-
-
-def rows_match_report_check(
-    asset: str, what: str, count: Callable[[Session, ScrapeBatch], int], partitions: dg.PartitionsDefinition
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name="rows_match_report",
-        description=f"The batch's {what} in PostgreSQL equal the count the asset reported.",
-        blocking=True,
-        partitions_def=partitions,
-        required_resource_keys={"database"},
+def _spec(asset: str, name: str, description: str, *, blocking: bool = False) -> Spec:
+    return lambda partitions: dg.AssetCheckSpec(
+        name, asset=asset, description=description, blocking=blocking, partitions_def=partitions
     )
-    def rows_match_report(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            stored, claimed = count(session, batch), reported(context, asset)
-            return dg.AssetCheckResult(
-                passed=claimed is not None and stored == claimed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"rows_in_database": stored, "rows_reported": claimed if claimed is not None else -1},
-            )
-
-        return on_batch(context, measure)
-
-    return rows_match_report
 
 
-def competitor_share_check(
-    asset: str,
-    name: str,
-    metric: str,
-    minimum_of: Callable[[Any], float],
-    description: str,
-    partitions: dg.PartitionsDefinition,
-) -> dg.AssetChecksDefinition:
-    """WARN when a share the asset reported per competitor (``<book>_<metric>``) is under the policy's minimum."""
-
-    @dg.asset_check(
-        asset=asset,
-        name=name,
-        description=description,
-        partitions_def=partitions,
-        required_resource_keys={"policy"},
+def _result(asset: str, name: str, passed: bool, severity: dg.AssetCheckSeverity, **metadata: object):
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(asset), check_name=name, passed=passed, severity=severity, metadata=metadata
     )
-    def share_check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        minimum = minimum_of(context.resources.policy)
-        shares = {book.value: reported(context, asset, f"{book.value}_{metric}") for book in COMPETITORS}
-        return dg.AssetCheckResult(
-            passed=all(share is not None and share >= minimum for share in shares.values()),
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                **{f"{book}_{metric}": share if share is not None else -1 for book, share in shares.items()},
-                "minimum": minimum,
-            },
-        )
-
-    return share_check
 
 
-def palimpsest_checks(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+
+
+# --- raw capture -----------------------------------------------------------------------------
+
+
+def raw_capture_specs(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+    asset = f"{book.value}_raw_capture"
+    description = "The capture the step landed is on disk, byte for byte the one its manifest's sha256 names."
+    return [_spec(asset, "capture_intact", description, blocking=True)(partitions)]
+
+
+def capture_intact(store: LandingStore, key: str, book: Book, manifest: CaptureManifest) -> dg.AssetCheckResult:
+    found = store.sha256_of(key, book, manifest)
+    return _result(
+        f"{book.value}_raw_capture",
+        "capture_intact",
+        found == manifest.sha256,
+        ERROR,
+        file=manifest.file,
+        responses=manifest.responses,
+        sha256=manifest.sha256,
+        sha256_on_disk=found or "missing",
+    )
+
+
+# --- palimpsest ------------------------------------------------------------------------------
+
+
+def palimpsest_specs(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
     asset = f"{book.value}_palimpsest"
-    events = partial(reports.delivered_events, book=book)
-
-    @dg.asset_check(
-        asset=asset,
-        name="not_empty",
-        description="The book delivered events this batch. Fails when it was down or answered with nothing.",
-        partitions_def=partitions,
-        required_resource_keys={"database"},
-    )
-    def not_empty(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            stored = events(session, batch)
-            return dg.AssetCheckResult(passed=stored > 0, metadata={"events": stored})
-
-        return on_batch(context, measure)
-
-    @dg.asset_check(
-        asset=asset,
-        name="within_trailing_median",
-        description=f"The event count sits within {BAND[0]}-{BAND[1]} times the median of the last "
-        f"{TRAILING_BATCHES} batches: catches 'few rows and no error'.",
-        partitions_def=partitions,
-        required_resource_keys={"database"},
-    )
-    def within_trailing_median(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            stored = events(session, batch)
-            earlier = list(
-                session.scalars(
-                    select(ScrapeRun.events_scraped)
-                    .join(ScrapeBatch, ScrapeBatch.id == ScrapeRun.batch_id)
-                    .where(
-                        ScrapeRun.bookmaker_id == batches.bookmaker_ids(session)[book],
-                        ScrapeBatch.window_start < batch.window_start,
-                        ScrapeRun.status.in_([RunStatus.COMPLETED, RunStatus.PARTIAL]),
-                    )
-                    .order_by(ScrapeBatch.window_start.desc())
-                    .limit(TRAILING_BATCHES)
-                )
-            )
-            if len(earlier) < 3:
-                return dg.AssetCheckResult(
-                    passed=True, metadata={"events": stored, "note": "fewer than 3 earlier batches"}
-                )
-            median = statistics.median(earlier)
-            ratio = stored / median if median else 0.0
-            return dg.AssetCheckResult(
-                passed=BAND[0] <= ratio <= BAND[1],
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"events": stored, "trailing_median": median, "ratio": round(ratio, 3)},
-            )
-
-        return on_batch(context, measure)
-
-    rows = rows_match_report_check(asset, "events of this book", events, partitions)
-    return [rows, not_empty, within_trailing_median]
-
-
-def raw_capture_check(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=f"{book.value}_raw_capture",
-        name="capture_intact",
-        description="The batch's latest raw capture exists and matches the sha256 of its manifest.",
-        blocking=True,
-        partitions_def=partitions,
-        required_resource_keys={"landing"},
-    )
-    def capture_intact(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        try:
-            manifest, responses = context.resources.landing.store().latest(context.partition_key, book)
-        except CaptureMissingError as problem:
-            return dg.AssetCheckResult(passed=False, metadata={"problem": str(problem)})
-        return dg.AssetCheckResult(
-            passed=len(responses) == manifest.responses,
-            metadata={"responses": len(responses), "sha256": manifest.sha256, "file": manifest.file},
-        )
-
-    return capture_intact
-
-
-def odds_snapshot_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    @dg.asset_check(
-        asset="odds_snapshots",
-        name="every_event_has_its_snapshot",
-        description="Every event scraped this batch has a snapshot written or confirmed by this batch.",
-        partitions_def=partitions,
-        required_resource_keys={"database"},
-    )
-    def every_event_has_its_snapshot(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            missing = {book.value: reports.events_without_snapshot(session, batch, book) for book in Book}
-            metadata = {f"{b}_missing": n for b, n in missing.items()}
-            return dg.AssetCheckResult(passed=not any(missing.values()), metadata=metadata)
-
-        return on_batch(context, measure)
-
-    @dg.asset_check(
-        asset="odds_snapshots",
-        name="odds_are_sane",
-        description=f"No stored price is 1.0 or below, and each book's median margin on 1X2 and Over/Under lines "
-        f"lies in {MARGIN_BAND[0]:.0%}-{MARGIN_BAND[1]:.0%}.",
-        partitions_def=partitions,
-        required_resource_keys={"database"},
-    )
-    def odds_are_sane(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        def measure(session: Session, batch: ScrapeBatch) -> dg.AssetCheckResult:
-            impossible = reports.impossible_prices(session, batch.id)
-            medians = reports.median_margins(session, batch.id)
-            in_band = all(MARGIN_BAND[0] <= m <= MARGIN_BAND[1] for m in medians.values())
-            return dg.AssetCheckResult(
-                passed=impossible == 0 and in_band,
-                metadata={
-                    "impossible_prices": impossible,
-                    **{f"{b}_median_margin": round(m, 4) for b, m in medians.items()},
-                },
-            )
-
-        return on_batch(context, measure)
-
     return [
-        rows_match_report_check("odds_snapshots", "market rows", reports.market_rows, partitions),
-        every_event_has_its_snapshot,
-        competitor_share_check(
-            "odds_snapshots",
-            "mapping_coverage",
-            "coverage",
-            lambda policy: policy.min_mapping_coverage,
-            "The share of each competitor's market lines mapped onto BetPawa's catalogue is above the threshold.",
-            partitions,
-        ),
-        odds_are_sane,
-    ]
+        _spec(asset, "rows_match_report", "The batch's events of this book in PostgreSQL equal those the step stored.",
+              blocking=True)(partitions),
+        _spec(asset, "not_empty", "The book delivered events this batch. Fails when it was down or sent nothing.")(
+            partitions),
+        _spec(asset, "within_trailing_median",
+              f"The event count sits within {BAND[0]}-{BAND[1]} times the median of the last {TRAILING_BATCHES} "
+              "batches: catches 'few rows and no error'.")(partitions),
+    ]  # fmt: skip
 
 
-def build_checks(partitions: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    checks: list[dg.AssetChecksDefinition] = []
-    for book in Book:
-        checks.append(raw_capture_check(book, partitions))
-        checks.extend(palimpsest_checks(book, partitions))
-    checks.append(
-        competitor_share_check(
-            "matched_events",
-            "match_rate",
-            "match_rate",
-            lambda policy: policy.min_match_rate,
-            "The share of each competitor's events linked to a BetPawa event is above the threshold.",
-            partitions,
+def palimpsest_results(
+    session: Session, batch: ScrapeBatch, book: Book, summary: PalimpsestSummary
+) -> list[dg.AssetCheckResult]:
+    asset = f"{book.value}_palimpsest"
+    stored = reports.delivered_events(session, batch, book)
+    return [
+        _result(asset, "rows_match_report", stored == summary.events, ERROR,
+                rows_in_database=stored, rows_stored_by_step=summary.events),
+        _result(asset, "not_empty", stored > 0, ERROR, events=stored),
+        _within_trailing_median(session, batch, book, stored),
+    ]  # fmt: skip
+
+
+def _within_trailing_median(session: Session, batch: ScrapeBatch, book: Book, stored: int) -> dg.AssetCheckResult:
+    asset = f"{book.value}_palimpsest"
+    earlier = list(
+        session.scalars(
+            select(ScrapeRun.events_scraped)
+            .join(ScrapeBatch, ScrapeBatch.id == ScrapeRun.batch_id)
+            .where(
+                ScrapeRun.bookmaker_id == batches.bookmaker_ids(session)[book],
+                ScrapeBatch.window_start < batch.window_start,
+                ScrapeRun.status.in_([RunStatus.COMPLETED, RunStatus.PARTIAL]),
+            )
+            .order_by(ScrapeBatch.window_start.desc())
+            .limit(TRAILING_BATCHES)
         )
     )
-    checks.extend(odds_snapshot_checks(partitions))
-    return checks
+    if len(earlier) < 3:
+        return _result(asset, "within_trailing_median", True, WARN, events=stored, note="fewer than 3 earlier batches")
+    median = statistics.median(earlier)
+    ratio = stored / median if median else 0.0
+    return _result(
+        asset, "within_trailing_median", BAND[0] <= ratio <= BAND[1], WARN,
+        events=stored, trailing_median=median, ratio=round(ratio, 3),
+    )  # fmt: skip
+
+
+# --- odds snapshots ----------------------------------------------------------------------------
+
+
+def odds_specs(book: Book, partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+    asset = f"{book.value}_odds_snapshots"
+    specs = [
+        _spec(asset, "rows_match_report", "The batch's market rows of this book in PostgreSQL equal those the step "
+              "wrote.", blocking=True),
+        _spec(asset, "every_event_has_its_snapshot", "Every event of this book stored this batch has a snapshot "
+              "written or confirmed by this batch."),
+        _spec(asset, "odds_are_sane", f"No stored price is 1.0 or below, and the median margin of 1X2 and "
+              f"Over/Under lines lies in {MARGIN_BAND[0]:.0%}-{MARGIN_BAND[1]:.0%}."),
+    ]  # fmt: skip
+    if book is not Book.BETPAWA:
+        specs.append(_spec(asset, "mapping_coverage", "The share of this book's market lines mapped onto BetPawa's "
+                           "catalogue is above the policy's minimum."))  # fmt: skip
+    return [spec(partitions) for spec in specs]
+
+
+def odds_results(
+    session: Session, batch: ScrapeBatch, book: Book, summary: OddsSummary, policy: BatchPolicyResource
+) -> list[dg.AssetCheckResult]:
+    asset = f"{book.value}_odds_snapshots"
+    rows = reports.market_rows(session, batch, book)
+    missing = reports.events_without_snapshot(session, batch, book)
+    impossible = reports.impossible_prices(session, batch, book)
+    margin = reports.median_margin(session, batch, book)
+    sane = impossible == 0 and (margin is None or MARGIN_BAND[0] <= margin <= MARGIN_BAND[1])
+    results = [
+        _result(asset, "rows_match_report", rows == summary.market_rows, ERROR,
+                rows_in_database=rows, rows_written_by_step=summary.market_rows),
+        _result(asset, "every_event_has_its_snapshot", missing == 0, ERROR, events_without_snapshot=missing),
+        _result(asset, "odds_are_sane", sane, ERROR, impossible_prices=impossible,
+                median_margin=-1.0 if margin is None else round(margin, 4)),
+    ]  # fmt: skip
+    if book is not Book.BETPAWA:
+        results.append(
+            _result(asset, "mapping_coverage", summary.coverage >= policy.min_coverage, WARN,
+                    coverage=round(summary.coverage, 4), minimum=policy.min_coverage)
+        )  # fmt: skip
+    return results
+
+
+# --- matched events ----------------------------------------------------------------------------
+
+
+def matched_specs(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+    description = "The share of each competitor's events linked to a BetPawa event is above the policy's minimum."
+    return [_spec("matched_events", "match_rate", description)(partitions)]
+
+
+def matched_results(summary: MatchSummary, policy: BatchPolicyResource) -> list[dg.AssetCheckResult]:
+    rates = {book.value: round(summary.match_rate(book), 4) for book in COMPETITORS}
+    passed = all(rate >= policy.min_match_rate for rate in rates.values())
+    metadata = {f"{book}_match_rate": rate for book, rate in rates.items()}
+    return [_result("matched_events", "match_rate", passed, WARN, **metadata, minimum=policy.min_match_rate)]
+
+
+def blocked(results: list[dg.AssetCheckResult], specs: list[dg.AssetCheckSpec]) -> list[str]:
+    """The blocking checks among ``results`` that failed: the step must not go on to the next asset."""
+    blocking = {(spec.asset_key, spec.name) for spec in specs if spec.blocking}
+    return [
+        f"{r.asset_key.to_user_string()}.{r.check_name}"
+        for r in results
+        if not r.passed and (r.asset_key, r.check_name) in blocking
+    ]

@@ -1,15 +1,22 @@
-"""Dagster resources: the database, each bookmaker's API, the landing store and the batch policy."""
+"""Dagster resources: the database, each bookmaker's API, the landing store and the batch policy.
+
+The resources are the configuration of a run: each field is shown in the UI with its description,
+and a value that came from the environment is a ``dg.EnvVar``, so the UI says where it came from.
+Their values come from ``Settings`` (the one place that holds the defaults) when the definitions
+load; nothing reads the environment again while a run executes.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
+from pydantic_settings import BaseSettings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -21,31 +28,20 @@ from odds_pipeline.storage.database import app_database_url, make_engine
 from odds_pipeline.storage.landing import LandingStore
 
 
-def _env_or(name: str, default: str) -> str | dg.EnvVar:
-    """An EnvVar when the variable is set (the UI then shows where the value came from), else the default."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
 class DatabaseResource(dg.ConfigurableResource):
     """The app's PostgreSQL. Without a URL: the embedded server under var_dir, started if it is down."""
 
-    url: str | None = None
-    var_dir: str
+    url: str | None = Field(description="An external PostgreSQL's URL; empty means the embedded server.")
+    var_dir: str = Field(description="The project's var/ folder: the embedded server's data is in var_dir/pgdata.")
 
     _engine: Engine | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        settings = dataclasses.replace(Settings.from_env(), var_dir=Path(self.var_dir), database_url=self.url)
-        self._engine = make_engine(app_database_url(settings))
+        self._engine = make_engine(app_database_url(self.url, Path(self.var_dir) / "pgdata"))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._engine is not None:
             self._engine.dispose()
-
-    def url_string(self) -> str:
-        """The resolved URL, for worker processes that open their own engine."""
-        assert self._engine is not None, "the database resource was not set up"
-        return self._engine.url.render_as_string(hide_password=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -58,40 +54,27 @@ class DatabaseResource(dg.ConfigurableResource):
 class BookmakerResource(dg.ConfigurableResource):
     """One bookmaker's public API: where it is and how hard it may be asked."""
 
-    # BookSettings' fields, as Dagster config (shown in the UI, overridable per run).
-    book: str
-    base_url: str
-    concurrency: int
-    pace_ms: float
-    timeout_s: float = 30.0
-    max_attempts: int = 4
-    max_response_mb: float = 16.0
-    bet9ja_startdate_tz: str = "UTC"
-
-    def _settings(self) -> Settings:
-        own = BookSettings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BookSettings)})
-        settings = Settings.from_env()
-        return dataclasses.replace(
-            settings, books={**settings.books, Book(self.book): own}, bet9ja_startdate_tz=self.bet9ja_startdate_tz
-        )
+    book: str = Field(description="betpawa, sportybet or bet9ja.")
+    url: str = Field(description="The API's base URL; the sandbox on loopback by default.")
+    concurrency: int = Field(description="Requests in flight at once.")
+    pace_ms: float = Field(description="Pause after each request, holding its slot.")
+    timeout_s: float = Field(description="Read timeout of one request.")
+    max_attempts: int = Field(description="Attempts per request before the book counts as unavailable.")
+    max_response_mb: float = Field(description="Answers larger than this are refused.")
+    startdate_tz: str | None = Field(default=None, description="Bet9ja only: the zone its STARTDATE is written in.")
+    cache_version: str | None = Field(default=None, description="Bet9ja only: its v_cache_version parameter.")
 
     def open_client(self) -> BookClient:
-        return open_client(Book(self.book), self._settings())
+        return open_client(Book(self.book), self)
 
     def parsers(self) -> Parsers:
-        return parsers(Book(self.book), self._settings())
-
-    @classmethod
-    def from_settings(cls, book: Book, settings: Settings) -> BookmakerResource:
-        own = dataclasses.asdict(settings.books[book])
-        own["base_url"] = _env_or(f"ODDS_PIPELINE_{book.value.upper()}_URL", own["base_url"])
-        return cls(book=book.value, bet9ja_startdate_tz=settings.bet9ja_startdate_tz, **own)
+        return parsers(Book(self.book), self)
 
 
 class LandingResource(dg.ConfigurableResource):
     """Where raw captures are kept: a local folder by default."""
 
-    root: str
+    root: str = Field(description="The landing store's folder.")
 
     def store(self) -> LandingStore:
         return LandingStore(Path(self.root))
@@ -100,22 +83,49 @@ class LandingResource(dg.ConfigurableResource):
 class BatchPolicyResource(dg.ConfigurableResource):
     """When a batch may still be scraped, and the thresholds its checks hold it to."""
 
-    late_window_minutes: int = 60
-    missed_lookback_windows: int = 8
-    min_match_rate: float = 0.5
-    min_mapping_coverage: float = 0.35
+    late_window_minutes: int = Field(description="A batch older than this is re-derived, never scraped.")
+    missed_lookback: int = Field(description="How many recent windows the missed-batch sensor looks over.")
+    min_match_rate: float = Field(description="Each competitor's share of events linked to BetPawa's, at least.")
+    min_coverage: float = Field(description="Each competitor's share of market lines mapped, at least.")
+
+
+def _configured(settings: BaseSettings, name: str, env_prefix: str, alias: str | None = None) -> Any:
+    """The setting's value; a ``dg.EnvVar`` instead when the value is the environment's (strings and
+    integers, the kinds Dagster reads from the environment), so the UI says where it came from."""
+    value = getattr(settings, name)
+    variable = alias or f"{env_prefix}{name}".upper()
+    sent = os.environ.get(variable)
+    if isinstance(value, Path):
+        return str(value)  # resolved where the settings were read, as the variable may be relative
+    if sent is None or isinstance(value, bool) or not isinstance(value, str | int):
+        return value
+    if isinstance(value, int):
+        return dg.EnvVar.int(variable) if sent.strip().lstrip("-").isdigit() and int(sent) == value else value
+    return dg.EnvVar(variable) if sent == value else value
+
+
+def bookmaker_resource(book: Book, settings: BookSettings) -> BookmakerResource:
+    prefix = f"ODDS_PIPELINE_{book.value}_"
+    fields = {name: _configured(settings, name, prefix) for name in type(settings).model_fields}
+    return BookmakerResource(book=book.value, **fields)
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    database_url = _env_or("DATABASE_URL", settings.database_url or "") or None
+    prefix = "ODDS_PIPELINE_"
     return {
-        "database": DatabaseResource(url=database_url, var_dir=str(settings.var_dir)),
-        "landing": LandingResource(root=_env_or("ODDS_PIPELINE_LANDING_ROOT", str(settings.landing_dir))),
-        "policy": BatchPolicyResource(
-            late_window_minutes=settings.late_window_minutes,
-            missed_lookback_windows=settings.missed_lookback_windows,
-            min_match_rate=settings.min_match_rate,
-            min_mapping_coverage=settings.min_mapping_coverage,
+        "database": DatabaseResource(
+            url=_configured(settings, "database_url", prefix, alias="DATABASE_URL"),
+            var_dir=str(settings.var_dir),
         ),
-        **{f"{book.value}_api": BookmakerResource.from_settings(book, settings) for book in Book},
+        "landing": LandingResource(root=str(settings.landing_dir)),
+        "policy": BatchPolicyResource(
+            **{
+                name: _configured(settings, name, prefix)
+                for name in ("late_window_minutes", "missed_lookback", "min_match_rate", "min_coverage")
+            }
+        ),
+        **{
+            f"{book.value}_api": bookmaker_resource(book, book_settings)
+            for book, book_settings in settings.books.items()
+        },
     }

@@ -22,19 +22,19 @@ from sqlalchemy.orm import Session
 
 from odds_pipeline.defs.failures import failure_messages, record_failed_run
 from odds_pipeline.defs.recovery import WORKER_PID_TAG, recover_dead_runs, report_pool_waits, worker_tags
-from odds_pipeline.domain import Book
+from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import WorldConfig
 from odds_pipeline.settings import SANDBOX_PORT, SANDBOX_URL, Settings
-from odds_pipeline.storage import migrations
+from odds_pipeline.storage import batches, migrations
 from odds_pipeline.storage.database import app_database_url, dagster_database_url, make_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
+INSTANCE_YAML = Path(__file__).with_name("instance.yaml")  # copied into DAGSTER_HOME as dagster.yaml
 
 
 def uses_sandbox(settings: Settings) -> bool:
-    return any(book_settings.base_url == SANDBOX_URL for book_settings in settings.books.values())
+    return any(book_settings.url == SANDBOX_URL for book_settings in settings.books.values())
 
 
 def sandbox_already_running() -> bool:
@@ -48,11 +48,11 @@ def sandbox_already_running() -> bool:
 @contextmanager
 def surroundings(settings: Settings) -> Iterator[dict[str, str]]:
     """Database migrated, DAGSTER_HOME ready, the sandbox up if needed; yields the environment runs need."""
-    migrations.upgrade(app_database_url(settings))
-    dagster_url = dagster_database_url(settings)
+    migrations.upgrade(app_database_url(settings.database_url, settings.pgdata_dir))
+    dagster_url = dagster_database_url(settings.dagster_database_url, settings.database_url, settings.pgdata_dir)
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DAGSTER_YAML, home / "dagster.yaml")
+    shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
     env = {
         "DAGSTER_HOME": str(home),
         "ODDS_PIPELINE_DAGSTER_PG_URL": dagster_url.render_as_string(hide_password=False),
@@ -60,7 +60,7 @@ def surroundings(settings: Settings) -> Iterator[dict[str, str]]:
     }
     sandbox = (
         RunningSandbox(
-            SandboxOptions(world=WorldConfig(seed=7), bet9ja_timezone=settings.bet9ja_startdate_tz), port=SANDBOX_PORT
+            SandboxOptions(world=WorldConfig(seed=7), bet9ja_timezone=settings.bet9ja.startdate_tz), port=SANDBOX_PORT
         )
         if uses_sandbox(settings) and not sandbox_already_running()
         else nullcontext()
@@ -83,30 +83,29 @@ class BatchReport:
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, severity
     failures: list[str] = field(default_factory=list)
+    batch_status: str | None = None
 
     def lines(self) -> list[str]:
         out = [f"batch {self.partition_key}: {'succeeded' if self.success else 'FAILED'}"]
         for book in Book:
             capture = self.figures.get(f"{book.value}_raw_capture", {})
             palimpsest = self.figures.get(f"{book.value}_palimpsest", {})
+            odds = self.figures.get(f"{book.value}_odds_snapshots", {})
             out.append(
                 f"  {book.display_name:<9} events {palimpsest.get('dagster/row_count', '-'):>5}   "
-                f"responses {capture.get('responses', '-'):>5}   errors {capture.get('errors', '-')}"
-                f"   ({capture.get('run_status', 'not run')})"
+                f"responses {capture.get('responses', '-'):>5}   errors {capture.get('errors', '-')}   "
+                f"market rows {odds.get('dagster/row_count', '-'):>6}   ({palimpsest.get('run_status', 'not run')})"
             )
         matched = self.figures.get("matched_events", {})
-        snapshots = self.figures.get("odds_snapshots", {})
-        for book in (Book.SPORTYBET, Book.BET9JA):
+        for book in COMPETITORS:
+            odds = self.figures.get(f"{book.value}_odds_snapshots", {})
             out.append(
                 f"  matched   {book.display_name:<9} {matched.get(f'{book.value}_linked', '-'):>5} linked, "
                 f"{matched.get(f'{book.value}_competitor_only', '-')} competitor-only "
                 f"(rate {matched.get(f'{book.value}_match_rate', '-')}); "
-                f"mapping coverage {snapshots.get(f'{book.value}_coverage', '-')}"
+                f"mapping coverage {odds.get('coverage', '-')}"
             )
-        out.append(
-            f"  snapshot market rows written: {snapshots.get('dagster/row_count', '-')}"
-            f"   batch status: {snapshots.get('batch_status', '-')}"
-        )
+        out.append(f"  batch status: {self.batch_status or '-'}")
         passed = sum(1 for c in self.checks if c[2])
         out.append(f"  checks: {passed} passed, {len(self.checks) - passed} failed")
         out.extend(f"    FAILED {severity} {asset}.{check}" for asset, check, ok, severity in self.checks if not ok)
@@ -154,14 +153,16 @@ def run_latest_batch(settings: Settings, partition_key: str | None = None) -> Ba
                 )
             )
         report.failures = failure_messages(result.all_events)
-    if not result.success:
-        # No daemon runs the failure sensor here: record the failure on the batch as it would.
-        engine = make_engine(app_database_url(settings))
-        try:
-            with Session(engine) as session, session.begin():
+    engine = make_engine(app_database_url(settings.database_url, settings.pgdata_dir))
+    try:
+        with Session(engine) as session, session.begin():
+            if not result.success:
+                # No daemon runs the failure sensor here: record the failure on the batch as it would.
                 record_failed_run(session, partitions, result.run_id, tags, report.failures)
-        finally:
-            engine.dispose()
+            scrape_batch = batches.batch_for(session, key)
+            report.batch_status = scrape_batch.status.value if scrape_batch else None
+    finally:
+        engine.dispose()
     return report
 
 

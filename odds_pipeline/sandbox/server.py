@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import resource
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +62,8 @@ class Sandbox:
         self.bet9ja_zone = ZoneInfo(options.bet9ja_timezone)
         self.requests: Counter[tuple[str, str]] = Counter()
         self._events: dict[tuple[Book, int], tuple[int, Packed]] = {}  # the latest epoch's answer per event
+        self.rendered: Counter[str] = Counter()  # full events rendered, per book
+        self.render_s = 0.0  # time spent rendering them
         self.faults_injected: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
@@ -70,8 +74,11 @@ class Sandbox:
         epoch = self.world.epoch(self.world.now())
         cached = self._events.get((book, match.index))
         if cached is None or cached[0] != epoch:
+            started = time.perf_counter()
             cached = (epoch, Packed(gzip.compress(orjson.dumps(build()), compresslevel=1, mtime=0)))
             self._events[(book, match.index)] = cached
+            self.rendered[book.value] += 1
+            self.render_s += time.perf_counter() - started
         return cached[1]
 
     async def answer(self, request: Request, book: Book, endpoint: str, render: Any) -> Response:
@@ -121,8 +128,14 @@ class Sandbox:
             faults: dict[str, dict[str, int]] = {}
             for (book, kind), count in sorted(self.faults_injected.items()):
                 faults.setdefault(book, {})[kind] = count
+        usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             "world_time": self.world.now().isoformat(),
+            # What the stand-in itself cost: its process's CPU (meaningful when it has a process of its
+            # own, as in the benchmarks) and the time spent rendering full events.
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+            "rendered": dict(self.rendered),
+            "render_s": round(self.render_s, 3),
             "requests": requests,
             "totals": {book: sum(v.values()) for book, v in requests.items()},
             "faults_injected": faults,

@@ -21,7 +21,7 @@ from psycopg2 import sql
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 
-from odds_pipeline.settings import Settings
+from odds_pipeline.settings import APP_DATABASE, DAGSTER_DATABASE
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ class EmbeddedServer:
 
     def url(self, database: str, driver: str = APP_DRIVER) -> URL:
         return URL.create(driver, username="postgres", database=database, query={"host": str(self.socket_dir)})
+
+    def postmaster_pid(self) -> int | None:
+        """The server's main process, whose children serve the connections; None if it is not running."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            return None
 
 
 def start_embedded_server(pgdata: Path) -> EmbeddedServer:
@@ -126,24 +133,22 @@ def drop_database(url: URL) -> None:
         conn.close()
 
 
-def app_database_url(settings: Settings) -> URL:
-    """The SQLAlchemy URL of the app's database, starting the embedded server if needed."""
-    if settings.database_url:
-        url = with_driver(settings.database_url)
-    else:
-        url = start_embedded_server(settings.pgdata_dir).url(settings.app_database)
+def app_database_url(database_url: str | None, pgdata: Path) -> URL:
+    """The SQLAlchemy URL of the app's database (``database_url``, else the embedded server keeping
+    its data in ``pgdata``, started if needed); the database is created if it does not exist."""
+    url = with_driver(database_url) if database_url else start_embedded_server(pgdata).url(APP_DATABASE)
     ensure_database(url)
     return url
 
 
-def dagster_database_url(settings: Settings) -> URL:
-    """The URL of Dagster's own storage: a separate database on the same server by default."""
-    if settings.dagster_database_url:
-        url = with_driver(settings.dagster_database_url)
-    elif settings.database_url:
-        url = with_driver(settings.database_url).set(database=settings.dagster_database)
+def dagster_database_url(dagster_database_url: str | None, database_url: str | None, pgdata: Path) -> URL:
+    """The URL of Dagster's own storage: a separate database on the app's server unless one is named."""
+    if dagster_database_url:
+        url = with_driver(dagster_database_url)
+    elif database_url:
+        url = with_driver(database_url).set(database=DAGSTER_DATABASE)
     else:
-        url = start_embedded_server(settings.pgdata_dir).url(settings.dagster_database)
+        url = start_embedded_server(pgdata).url(DAGSTER_DATABASE)
     ensure_database(url)
     return url
 

@@ -147,6 +147,18 @@ class LandingStore:
         os.replace(manifest_path.with_suffix(".tmp"), manifest_path)
         return manifest
 
+    def sha256_of(self, partition_key: str, book: Book, manifest: CaptureManifest) -> str | None:
+        """The sha256 of the capture's file as it is on disk now; None when the file is gone."""
+        path = self.folder(partition_key, book) / manifest.file
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as capture:
+                while chunk := capture.read(1 << 20):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
     def latest(self, partition_key: str, book: Book) -> tuple[CaptureManifest, list[RawResponse]]:
         """The latest capture of a batch and book, checked against its sha256."""
         manifests = self.manifests(partition_key, book)

@@ -40,16 +40,24 @@ def delivered_events(session: Session, batch: ScrapeBatch, book: Book) -> int:
     )
 
 
-def market_rows(session: Session, batch: ScrapeBatch) -> int:
-    total = 0
-    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
-        total += session.scalar(
-            select(func.count())
-            .select_from(market)
-            .join(snapshot, snapshot.id == market.snapshot_id)
-            .where(snapshot.batch_id == batch.id)
-        )
-    return total
+def _snapshot_tables(book: Book) -> tuple[Any, Any]:
+    return (MarketOdds, OddsSnapshot) if book is Book.BETPAWA else (CompetitorMarketOdds, CompetitorOddsSnapshot)
+
+
+def _of_book(query: Any, snapshot: Any, book: Book) -> Any:
+    """The query narrowed to ``book``'s snapshots (competitors share their tables)."""
+    if book is Book.BETPAWA:
+        return query
+    return query.join(CompetitorEvent, CompetitorEvent.id == CompetitorOddsSnapshot.competitor_event_id).where(
+        CompetitorEvent.source == book
+    )
+
+
+def market_rows(session: Session, batch: ScrapeBatch, book: Book) -> int:
+    """Market rows the batch wrote for ``book``."""
+    market, snapshot = _snapshot_tables(book)
+    query = select(func.count()).select_from(market).join(snapshot, snapshot.id == market.snapshot_id)
+    return session.scalar(_of_book(query, snapshot, book).where(snapshot.batch_id == batch.id))
 
 
 def events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) -> int:
@@ -79,40 +87,34 @@ def events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) ->
     return session.scalar(select(func.count()).select_from(owners.where(owner_id.not_in(covered)).subquery()))
 
 
-def impossible_prices(session: Session, batch_id: int) -> int:
-    total = 0
-    for market, snapshot in ((MarketOdds, OddsSnapshot), (CompetitorMarketOdds, CompetitorOddsSnapshot)):
-        outcome = func.jsonb_array_elements(market.outcomes).table_valued(column("value", JSONB)).alias("outcome")
-        total += session.scalar(
-            select(func.count())
-            .select_from(market)
-            .join(snapshot, snapshot.id == market.snapshot_id)
-            .join(outcome, text("true"))
-            .where(snapshot.batch_id == batch_id, cast(outcome.c.value["odds"].astext, Float) <= 1.0)
-        )
-    return total
+def impossible_prices(session: Session, batch: ScrapeBatch, book: Book) -> int:
+    """Prices at or below 1.0 among the market rows the batch wrote for ``book``."""
+    market, snapshot = _snapshot_tables(book)
+    outcome = func.jsonb_array_elements(market.outcomes).table_valued(column("value", JSONB)).alias("outcome")
+    query = (
+        select(func.count())
+        .select_from(market)
+        .join(snapshot, snapshot.id == market.snapshot_id)
+        .join(outcome, text("true"))
+        .where(snapshot.batch_id == batch.id, cast(outcome.c.value["odds"].astext, Float) <= 1.0)
+    )
+    return session.scalar(_of_book(query, snapshot, book))
 
 
-def median_margins(session: Session, batch_id: int) -> dict[str, float]:
-    """Median margin per book over the batch's complete, active 1X2 and Over/Under lines."""
-    found: dict[str, list[float]] = {}
-    betpawa = (
-        select(MarketOdds.outcomes)
-        .join(OddsSnapshot, OddsSnapshot.id == MarketOdds.snapshot_id)
-        .where(OddsSnapshot.batch_id == batch_id, MarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
+def median_margin(session: Session, batch: ScrapeBatch, book: Book) -> float | None:
+    """Median margin of ``book``'s complete, active 1X2 and Over/Under lines written by the batch."""
+    market, snapshot = _snapshot_tables(book)
+    query = (
+        select(market.outcomes)
+        .join(snapshot, snapshot.id == market.snapshot_id)
+        .where(snapshot.batch_id == batch.id, market.betpawa_market_id.in_(MARGIN_MARKETS))
     )
-    competitors = (
-        select(CompetitorEvent.source, CompetitorMarketOdds.outcomes)
-        .join(CompetitorOddsSnapshot, CompetitorOddsSnapshot.id == CompetitorMarketOdds.snapshot_id)
-        .join(CompetitorEvent, CompetitorEvent.id == CompetitorOddsSnapshot.competitor_event_id)
-        .where(CompetitorOddsSnapshot.batch_id == batch_id, CompetitorMarketOdds.betpawa_market_id.in_(MARGIN_MARKETS))
-    )
-    rows = [(Book.BETPAWA, outcomes) for (outcomes,) in session.execute(betpawa)]
-    rows += list(session.execute(competitors))
-    for book, outcomes in rows:
-        if outcomes and all(o["is_active"] for o in outcomes) and len(outcomes) >= 2:
-            found.setdefault(Book(book).value, []).append(margins.margin([o["odds"] for o in outcomes]))
-    return {book: statistics.median(values) for book, values in found.items()}
+    found = [
+        margins.margin([o["odds"] for o in outcomes])
+        for (outcomes,) in session.execute(_of_book(query, snapshot, book))
+        if outcomes and len(outcomes) >= 2 and all(o["is_active"] for o in outcomes)
+    ]
+    return statistics.median(found) if found else None
 
 
 @dataclass

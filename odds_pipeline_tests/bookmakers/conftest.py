@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +15,14 @@ from odds_pipeline.sandbox.world import WorldConfig
 
 # Short timeouts and backoffs keep the fault tests quick; the mechanism is the same as in production.
 FAST = ClientLimits(
-    concurrency=8, timeout_s=0.5, connect_timeout_s=0.5, max_attempts=4, backoff_base_s=0.01, backoff_cap_s=0.05
+    concurrency=8,
+    pace_s=0.0,
+    timeout_s=0.5,
+    max_response_bytes=16 * 1024 * 1024,
+    max_attempts=4,
+    connect_timeout_s=0.5,
+    backoff_base_s=0.01,
+    backoff_cap_s=0.05,
 )
 
 
@@ -33,4 +39,4 @@ def client_for(book: Book, url: str, limits: ClientLimits = FAST, **kwargs: obje
         return BetPawaClient(BookHttp(book, url, {"x-pawa-brand": "betpawa-nigeria"}, limits), **kwargs)
     if book is Book.SPORTYBET:
         return SportyBetClient(BookHttp(book, url, {}, limits))
-    return Bet9jaClient.open(url, dataclasses.replace(limits, pace_s=0.0))
+    return Bet9jaClient.open(url, limits, startdate_zone="UTC", cache_version="1.301.2.225")

@@ -260,7 +260,7 @@ def test_reading_the_bytes_gives_what_reading_the_objects_gives(book: str, data)
     if book != "betpawa":
         payload = payload["data" if book == "sportybet" else "D"]
     raw = RawResponse(Book(book), "event", "ref", "http://127.0.0.1/", 200, body, datetime.now(UTC), 0.0)
-    assert _outcome_of(parsers(Book(book), Settings.from_env()).event, raw) == _outcome_of(parse, payload)
+    assert _outcome_of(parsers(Book(book), Settings().books[Book(book)]).event, raw) == _outcome_of(parse, payload)
 
 
 @pytest.mark.parametrize("book", list(PARSERS))

@@ -24,7 +24,7 @@ ALL_FILES = [(book, name) for book, names in REAL_ANSWERS.items() for name in na
 
 
 def parsed(book: Book, name: str) -> ParsedEvent:
-    return event_parser(book, Settings.from_env())(raw_from_file(book, REAL_DIR / name))
+    return event_parser(book, Settings().books[book])(raw_from_file(book, REAL_DIR / name))
 
 
 @pytest.mark.parametrize(("book", "name"), ALL_FILES)
@@ -137,7 +137,7 @@ def _one_bad(book: Book, name: str, mutate) -> ParsedEvent:
     mutate(payload)
     body = json.dumps(payload).encode()
     raw = raw_from_file(book, REAL_DIR / name)
-    return event_parser(book, Settings.from_env())(raw.__class__(**{**raw.__dict__, "body": body, "_decoded": []}))
+    return event_parser(book, Settings().books[book])(raw.__class__(**{**raw.__dict__, "body": body, "_decoded": []}))
 
 
 def _set_sportybet(payload, value, active=1) -> None:

@@ -12,13 +12,13 @@ import dagster as dg
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from odds_pipeline.bench import settings_for
 from odds_pipeline.definitions import build_definitions
 from odds_pipeline.defs.partitions import batch_partitions
+from odds_pipeline.domain import Book
 from odds_pipeline.sandbox.server import RunningSandbox, SandboxOptions
 from odds_pipeline.sandbox.world import Scale, WorldConfig
 from odds_pipeline.settings import Settings
-from odds_pipeline.storage import migrations
+from odds_pipeline.storage import batches, migrations
 from odds_pipeline.storage.database import EmbeddedServer, drop_database, ensure_database, make_engine
 from odds_pipeline.storage.models import ScrapeBatch
 from odds_pipeline_tests.tables import row_counts
@@ -32,7 +32,7 @@ class Pipeline:
     instance: dg.DagsterInstance
 
     def defs(self, **policy: int) -> dg.Definitions:
-        return build_definitions(dataclasses.replace(self.settings, **policy))
+        return build_definitions(self.settings.model_copy(update=policy))
 
     def run(self, key: str, *, tags: dict[str, str] | None = None, **policy: int) -> dg.ExecuteInProcessResult:
         job = self.defs(**policy).resolve_job_def("scrape_batch")
@@ -40,6 +40,10 @@ class Pipeline:
 
     def counts(self) -> dict[str, int]:
         return row_counts(self.engine)
+
+    def bookmaker_id(self, book: Book) -> int:
+        with Session(self.engine) as session:
+            return batches.bookmaker_ids(session)[book]
 
     def batch(self, key: str) -> ScrapeBatch:
         with Session(self.engine) as session:
@@ -58,11 +62,16 @@ def pipeline_on(
         RunningSandbox(SandboxOptions(world=WorldConfig(seed=3, scale=scale, follow_wall_clock=False))) as sandbox,
         dg.instance_for_test(overrides=instance_overrides) as instance,
     ):
-        settings = dataclasses.replace(
-            settings_for(Settings.from_env(), sandbox.url),
-            var_dir=var_dir,
-            landing_root=var_dir / "landing",
-            database_url=url.render_as_string(hide_password=False),
+        settings = (
+            Settings()
+            .with_books_at(sandbox.url)
+            .model_copy(
+                update={
+                    "var_dir": var_dir,
+                    "landing_root": var_dir / "landing",
+                    "database_url": url.render_as_string(hide_password=False),
+                }
+            )
         )
         engine = make_engine(url)
         yield Pipeline(settings, engine, sandbox, instance)

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import httpx
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from odds_pipeline.defs.automation import missed_partitions
@@ -24,7 +24,6 @@ from odds_pipeline.storage.models import (
     CompetitorEvent,
     Event,
     EventScrapeStatus,
-    OddsSnapshot,
     ScrapeError,
 )
 from odds_pipeline_tests.defs.harness import Pipeline, checks_of, figures, latest_key, pipeline_on
@@ -64,20 +63,30 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys == {
-        *(f"{b.value}_raw_capture" for b in Book),
-        *(f"{b.value}_palimpsest" for b in Book),
+        *(f"{b.value}_{asset}" for b in Book for asset in ("raw_capture", "palimpsest", "odds_snapshots")),
         "matched_events",
-        "odds_snapshots",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and node.owners and node.kinds and node.partitions_def is not None
         assert "dagster/column_schema" in node.metadata
-    upstream = {k.to_user_string() for k in graph.get(dg.AssetKey("odds_snapshots")).parent_keys}
-    assert upstream == {"matched_events"}
+
+    def parents(asset: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(asset)).parent_keys}
+
+    # The lineage follows the data: capture → palimpsest → stored odds per book; matching across books.
+    for book in Book:
+        assert parents(f"{book.value}_palimpsest") == {f"{book.value}_raw_capture"}
+        assert parents(f"{book.value}_odds_snapshots") == {f"{book.value}_palimpsest"}
+    assert parents("matched_events") == {f"{b.value}_palimpsest" for b in Book}
+    # One step per book parses the capture once and makes both.
+    job = defs.resolve_job_def("scrape_batch")
+    assert {f"{b.value}_palimpsest_and_odds" for b in Book} <= set(job.graph.node_names())
     assert defs.resolve_schedule_def("scrape_batch_schedule").cron_schedule == "*/15 * * * *"
     assert {s.name for s in defs.sensors} == {"missed_batches", "record_batch_failure", "batches_waiting_on_pools"}
-    assert all(c.partitions_def is not None for c in defs.asset_checks)
+    check_keys = graph.asset_check_keys
+    assert len(check_keys) == 3 + 3 * 3 + 3 * 3 + 2 + 1
+    assert all(graph.get_check_spec(k).partitions_def is not None for k in check_keys)
 
 
 def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
@@ -107,29 +116,49 @@ def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     again = pipeline.run(key)
     assert again.success and all(checks_of(again).values())
     assert pipeline.counts() == counts
-    assert (
-        figures(again, "odds_snapshots")["dagster/row_count"] == figures(first, "odds_snapshots")["dagster/row_count"]
-    )
+    for book in Book:
+        odds = f"{book.value}_odds_snapshots"
+        assert figures(again, odds)["dagster/row_count"] == figures(first, odds)["dagster/row_count"] > 0
 
 
-def test_checks_fail_when_a_batch_loses_rows(pipeline: Pipeline):
+def test_a_write_the_database_loses_fails_its_check_and_blocks_the_odds(pipeline: Pipeline):
+    """The checks compare PostgreSQL with what the step itself wrote: here the database drops every
+    BetPawa event status it is given, as a broken constraint or trigger might, and the step's own
+    count says otherwise."""
     key = latest_key(pipeline.settings)
-    assert pipeline.run(key).success
-    batch = pipeline.batch(key)
+    betpawa_id = pipeline.bookmaker_id(Book.BETPAWA)
     with Session(pipeline.engine) as session, session.begin():
-        session.execute(delete(EventScrapeStatus).where(EventScrapeStatus.batch_id == batch.id))
-        session.execute(delete(OddsSnapshot).where(OddsSnapshot.batch_id == batch.id))
-    job = pipeline.defs().resolve_job_def("scrape_batch")
-    check_steps = [name for name in job.graph.node_names() if not name.endswith(("_raw_capture", "_palimpsest"))]
-    check_steps = [name for name in check_steps if name not in ("matched_events", "odds_snapshots")]
-    result = job.execute_in_process(
-        partition_key=key, instance=pipeline.instance, raise_on_error=False, op_selection=check_steps
-    )
+        session.execute(text(LOSE_BETPAWA_STATUS.format(betpawa=betpawa_id)))
+    try:
+        result = pipeline.run(key)
+    finally:
+        with Session(pipeline.engine) as session, session.begin():
+            session.execute(text("DROP TRIGGER lose_betpawa_status ON event_scrape_status"))
     checks = checks_of(result)
     assert checks["betpawa_palimpsest.rows_match_report"] is False
     assert checks["betpawa_palimpsest.not_empty"] is False
-    assert checks["odds_snapshots.rows_match_report"] is False
     assert checks["betpawa_raw_capture.capture_intact"] is True
+    # A blocking check failed: BetPawa's odds were not stored, and matching did not run on the batch.
+    materialized = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "betpawa_odds_snapshots" not in materialized and "matched_events" not in materialized
+    assert {"sportybet_odds_snapshots", "bet9ja_odds_snapshots"} <= materialized  # the other books went on
+    assert checks["sportybet_odds_snapshots.rows_match_report"] is True
+    assert not result.success
+    assert pipeline.run(key).success  # once the database keeps what it is given, the batch is whole again
+
+
+# Drops BetPawa's event status rows on their way in (platforms_scraped holds the books that delivered).
+LOSE_BETPAWA_STATUS = """
+CREATE OR REPLACE FUNCTION lose_betpawa_status() RETURNS trigger AS $$
+BEGIN
+    IF NEW.platforms_scraped ? 'betpawa' THEN
+        NEW.platforms_scraped := NEW.platforms_scraped - 'betpawa';
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER lose_betpawa_status BEFORE INSERT OR UPDATE ON event_scrape_status
+FOR EACH ROW EXECUTE FUNCTION lose_betpawa_status();
+"""
 
 
 def test_a_book_that_is_down_gives_a_partial_batch_and_every_lost_event_is_named(pipeline: Pipeline):
@@ -149,8 +178,8 @@ def test_a_book_that_is_down_gives_a_partial_batch_and_every_lost_event_is_named
     assert checks["betpawa_palimpsest.not_empty"] and checks["bet9ja_palimpsest.not_empty"]
     assert figures(result, "sportybet_raw_capture")["run_status"] == "connection_failed"
     assert figures(result, "matched_events")["sportybet_match_rate"] == 0  # a book that delivered nothing
-    odds = figures(result, "odds_snapshots")
-    assert odds["bet9ja_snapshots"] + odds["bet9ja_unchanged_events"] > 0  # the other books went on
+    odds = figures(result, "bet9ja_odds_snapshots")
+    assert odds["snapshots"] + odds["unchanged_events"] > 0  # the other books went on
     assert pipeline.batch(key).status is BatchStatus.PARTIAL
     bet9ja = figures(result, "bet9ja_palimpsest")
     assert 0 < bet9ja["lost"] < bet9ja["listed"] and bet9ja["run_status"] == "partial"
@@ -211,14 +240,19 @@ def test_the_missed_batch_sensor_requests_exactly_the_missing_batches(pipeline: 
     settings = pipeline.settings
     partitions = batch_partitions(settings)
     now = datetime.now(UTC)
-    policy = BatchPolicyResource(late_window_minutes=120, missed_lookback_windows=6)
+    policy = BatchPolicyResource(late_window_minutes=120, missed_lookback=6, min_match_rate=0.5, min_coverage=0.35)
     landing = LandingResource(root=str(tmp_path))
     with dg.instance_for_test() as instance:
         recent = partitions.get_partition_keys(current_time=now)[-6:]
         eligible = [k for k in recent if now - partitions.time_window_for_partition_key(k).end >= timedelta(minutes=5)]
         done = eligible[::2]
         for key in done:
-            instance.report_runless_asset_event(dg.AssetMaterialization("odds_snapshots", partition=key))
+            for book in Book:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(f"{book.value}_odds_snapshots", partition=key)
+                )
+        # A batch with only some books' odds stored is not done.
+        instance.report_runless_asset_event(dg.AssetMaterialization("betpawa_odds_snapshots", partition=eligible[1]))
         requests = missed_partitions(partitions, instance, policy, landing, now)
         missing = [k for k in eligible if k not in done]
         assert [r.partition_key for r in requests] == missing
@@ -237,5 +271,5 @@ def test_the_missed_batch_sensor_requests_exactly_the_missing_batches(pipeline: 
         assert again[failed] == f"missed:{failed}:attempt-2"
 
         # A past window without a capture cannot be brought back: not requested.
-        short = BatchPolicyResource(late_window_minutes=0, missed_lookback_windows=6)
+        short = BatchPolicyResource(late_window_minutes=0, missed_lookback=6, min_match_rate=0.5, min_coverage=0.35)
         assert missed_partitions(partitions, instance, short, landing, now) == []

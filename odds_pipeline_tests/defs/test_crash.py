@@ -58,7 +58,7 @@ def test_a_killed_batch_is_failed_and_its_pools_freed_by_the_next(
             "DAGSTER_DATABASE_URL": dagster_url.render_as_string(hide_password=False),
             **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox.url for book in Book},
         }
-        keys = batch_partitions(Settings.from_env()).get_partition_keys()[-2:]
+        keys = batch_partitions(Settings()).get_partition_keys()[-2:]
         first = subprocess.Popen(
             _cli(keys[0]), env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -89,9 +89,11 @@ def test_a_killed_batch_is_failed_and_its_pools_freed_by_the_next(
                 assert holding() is None
 
                 # The killed batch is no longer "in flight": the missed-batch sensor asks for it again.
-                policy = BatchPolicyResource(late_window_minutes=60, missed_lookback_windows=4)
+                policy = BatchPolicyResource(
+                    late_window_minutes=60, missed_lookback=4, min_match_rate=0.5, min_coverage=0.35
+                )
                 landing = LandingResource(root=str(var_dir / "landing"))
-                partitions = batch_partitions(Settings.from_env())
+                partitions = batch_partitions(Settings())
                 now = datetime.now(UTC)
                 requested = [r.partition_key for r in missed_partitions(partitions, instance, policy, landing, now)]
                 assert keys[0] in requested and keys[1] not in requested

@@ -69,7 +69,7 @@ def test_a_rerun_with_a_different_capture_replaces_the_batch_cleanly(tiny: Pipel
         faults(tiny, "")
     assert again.success, failure_messages(again.all_events)
     assert checks_of(again)["bet9ja_palimpsest.rows_match_report"] is True
-    assert checks_of(again)["odds_snapshots.rows_match_report"] is True
+    assert checks_of(again)["bet9ja_odds_snapshots.rows_match_report"] is True
     bet9ja = figures(again, "bet9ja_palimpsest")
     assert bet9ja["lost"] > 0 and bet9ja["run_status"] in ("partial", "failed")
     assert tiny.batch(key).status is BatchStatus.PARTIAL

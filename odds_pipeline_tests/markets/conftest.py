@@ -16,7 +16,7 @@ def sandbox_events(sandbox_palimpsests: dict[Book, PalimpsestCapture]) -> dict[B
     """Every book's demo palimpsest from the session sandbox, parsed."""
     events = {}
     for book, palimpsest in sandbox_palimpsests.items():
-        parse = event_parser(book, Settings.from_env())
+        parse = event_parser(book, Settings().books[book])
         events[book] = [parse(raw) for raw in palimpsest.events]
     return events
 

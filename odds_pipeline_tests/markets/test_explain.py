@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from odds_pipeline.bench import settings_for
 from odds_pipeline.bookmakers.http import RawResponse
 from odds_pipeline.bookmakers.registry import open_client
 from odds_pipeline.domain import Book
@@ -20,7 +19,7 @@ from odds_pipeline.settings import Settings
 
 def _first_event(book: Book, url: str) -> RawResponse:
     async def fetch() -> RawResponse:
-        async with open_client(book, settings_for(Settings.from_env(), url)) as client:
+        async with open_client(book, Settings().with_books_at(url).books[book]) as client:
             catalogue = await client.catalogue()
             for ref in client.list_refs(catalogue):
                 for page in await client.event_list(ref):

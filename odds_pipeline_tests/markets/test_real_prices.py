@@ -27,7 +27,7 @@ MAPPER = MarketMapper(file_catalogue())
 
 
 def on_the_match(book: Book) -> ParsedEvent:
-    return event_parser(book, Settings.from_env())(raw_from_file(book, REAL_DIR / REAL_ANSWERS[book][0]))
+    return event_parser(book, Settings().books[book])(raw_from_file(book, REAL_DIR / REAL_ANSWERS[book][0]))
 
 
 BETPAWA = on_the_match(Book.BETPAWA)

@@ -24,7 +24,7 @@ BP, SB, B9 = "/api/sportsbook/v3", "/api/ng/factsCenter", "/desktop/feapi/Palimp
 
 
 def test_the_cli_serves_all_nine_endpoints_in_the_documented_shapes() -> None:
-    with sandbox_process("demo", 0, 3) as url, httpx.Client(base_url=url, timeout=10) as http:
+    with sandbox_process("demo", 0, 3) as sandbox, httpx.Client(base_url=sandbox.url, timeout=10) as http:
         brand = {"x-pawa-brand": "betpawa-nigeria"}
         catalogue = http.get(f"{BP}/categories/list/2", headers=brand).json()
         competition = catalogue["withRegions"][0]["regions"][0]["competitions"][0]["competition"]["id"]
