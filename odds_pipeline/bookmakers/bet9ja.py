@@ -54,6 +54,29 @@ def unwrap(raw: RawResponse, accepted: tuple[str, ...] = ("OK",)) -> dict[str, A
     return values.as_dict(BOOK, payload.get("D"), "D", raw.ref)
 
 
+class _Envelope(msgspec.Struct, gc=False):
+    R: Any = None
+    D: msgspec.Raw = msgspec.UNSET  # type: ignore[assignment]
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def check_event(raw: RawResponse) -> None:
+    """``unwrap``'s verdict on GetEvent's answer, reading only its envelope (the event is parsed later)."""
+    try:
+        envelope = _ENVELOPE.decode(raw.body)
+    except msgspec.DecodeError:
+        unwrap(raw, accepted=EVENT_OK)  # not an object, or not JSON: unwrap names it
+        return
+    if envelope.R == "E":
+        raise NotFoundError(BOOK, f'{raw.endpoint}: R == "E"', ref=raw.ref)
+    if envelope.R not in EVENT_OK:
+        raise BookmakerRejectedError(BOOK, f"{raw.endpoint}: unexpected R {envelope.R!r}", ref=raw.ref)
+    if envelope.D is msgspec.UNSET or bytes(envelope.D)[:1] != b"{":
+        unwrap(raw, accepted=EVENT_OK)  # D missing or not an object: unwrap names it
+
+
 class Bet9jaClient(BookClient):
     book = BOOK
 
@@ -106,7 +129,7 @@ class Bet9jaClient(BookClient):
             ref=external_id,
             params=self._params(EVENTID=external_id),
         )
-        return checked(raw, lambda answer: unwrap(answer, accepted=EVENT_OK))
+        return checked(raw, check_event)
 
     def list_refs(self, catalogue: RawResponse) -> list[str]:
         return [t.external_id for t in self.parse_tournaments(catalogue)]

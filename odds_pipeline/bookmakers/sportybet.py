@@ -58,6 +58,30 @@ def unwrap(raw: RawResponse) -> Any:
     return payload["data"]
 
 
+class _Envelope(msgspec.Struct, gc=False):
+    bizCode: Any = msgspec.UNSET
+    message: Any = None
+    data: msgspec.Raw = msgspec.UNSET  # type: ignore[assignment]
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+
+
+def check_event(raw: RawResponse) -> None:
+    """``unwrap``'s verdict on a full event, reading only its envelope (the event is parsed later)."""
+    try:
+        envelope = _ENVELOPE.decode(raw.body)
+    except msgspec.DecodeError:
+        unwrap(raw)  # not an object, or not JSON: unwrap names it
+        return
+    if envelope.bizCode is msgspec.UNSET:
+        raise MalformedResponseError(BOOK, "answer has no bizCode", ref=raw.ref)
+    if envelope.bizCode != SUCCESS:
+        raise NotFoundError(BOOK, f"bizCode {envelope.bizCode}: {envelope.message}", ref=raw.ref)
+    if envelope.data is msgspec.UNSET:
+        raise MalformedResponseError(BOOK, "answer has no data", ref=raw.ref)
+
+
 class SportyBetClient(BookClient):
     book = BOOK
 
@@ -83,7 +107,7 @@ class SportyBetClient(BookClient):
         event_id = external_id if external_id.startswith(MATCH_PREFIX) else f"{MATCH_PREFIX}{external_id}"
         params = {"eventId": event_id, "productId": PREMATCH_PRODUCT, "_t": _cache_buster()}
         raw = await self.http.request("GET", "/api/ng/factsCenter/event", endpoint="event", ref=event_id, params=params)
-        return checked(raw, unwrap)
+        return checked(raw, check_event)
 
     def list_refs(self, catalogue: RawResponse) -> list[str]:
         return [t.external_id for t in self.parse_tournaments(catalogue)]
