@@ -63,22 +63,25 @@ def capture(
     open_client: Callable[[], BookClient],
     landing: LandingStore,
     partition_key: str,
+    book: Book,
     progress: Progress | None = None,
 ) -> tuple[CaptureSummary, list[BookmakerError]]:
-    """Fetch the book's whole palimpsest and land every answer, whatever else went wrong."""
-    palimpsest = capture_palimpsest(open_client, progress)
-    manifest = landing.write(
-        partition_key,
-        palimpsest.book,
-        palimpsest.responses,
-        events=len(palimpsest.events),
+    """Fetch the book's whole palimpsest, landing every answer as it arrives, whatever else goes wrong."""
+    writer = landing.open_capture(partition_key, book)
+    try:
+        palimpsest = capture_palimpsest(open_client, progress, land=writer.add)
+    except BaseException:
+        writer.abandon()
+        raise
+    manifest = writer.finish(
+        events=palimpsest.delivered,
         errors_by_type=dict(Counter(e.error_type for e in palimpsest.errors)),
         down=palimpsest.down,
         listed=palimpsest.events_expected,
         failed_lists=palimpsest.failed_lists,
         failures=palimpsest.failures,
     )
-    summary = CaptureSummary(palimpsest.book, "scraped", manifest, palimpsest.events_expected, palimpsest.wall_s)
+    summary = CaptureSummary(book, "scraped", manifest, palimpsest.events_expected, palimpsest.wall_s)
     return summary, palimpsest.errors
 
 
@@ -109,9 +112,9 @@ def parse_capture(landing: LandingStore, partition_key: str, book: Book, parse: 
 
     Answers refused when they arrived are parsed again too: a parser fixed since reads them now.
     """
-    manifest, responses = landing.latest(partition_key, book)
+    manifest, answers = landing.latest(partition_key, book)
     parsed = ParsedCapture(book, manifest, [])
-    for raw in responses:
+    for raw in answers:  # one at a time: only the parsed records stay in memory
         try:
             if raw.endpoint == "events":
                 parsed.listed.extend(parse.event_list(raw))

@@ -58,7 +58,7 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
         for book in Book:
             run = batches.ensure_run(session, scrape_batch, book)
             if capture:
-                _, errors = steps.capture(lambda b=book: open_client(b, settings.books[b]), landing, key)
+                _, errors = steps.capture(lambda b=book: open_client(b, settings.books[b]), landing, key, book)
                 batches.record_errors(session, run, errors, "fetch")
             parsed = steps.parse_capture(landing, key, book, parsers(book, settings.books[book]))
             palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run)

@@ -23,9 +23,16 @@ from odds_pipeline.domain import Book
 log = logging.getLogger(__name__)
 
 
-@dataclass
+Land = Callable[[RawResponse], None]
+
+
+@dataclass(repr=False)
 class PalimpsestCapture:
+    """What one capture brought. With ``land``, every answer goes there as it arrives and none is kept
+    here (a whole palimpsest is hundreds of megabytes); without it, the answers are kept in the lists."""
+
     book: Book
+    land: Land | None = None
     catalogue: RawResponse | None = None
     lists: list[RawResponse] = field(default_factory=list)
     events: list[RawResponse] = field(default_factory=list)
@@ -34,11 +41,22 @@ class PalimpsestCapture:
     refs: list[str] = field(default_factory=list)  # the competitions the catalogue named
     failed_lists: dict[str, str] = field(default_factory=dict)  # competition → why its list was lost
     events_expected: int = 0
+    delivered: int = 0  # full events that arrived
+    answers: int = 0  # answers of every endpoint, refused ones included
     wall_s: float = 0.0
 
-    @property
-    def responses(self) -> list[RawResponse]:
-        return ([self.catalogue] if self.catalogue else []) + self.lists + self.events + self.rejected
+    def __repr__(self) -> str:
+        return (
+            f"PalimpsestCapture({self.book.value}: {self.delivered}/{self.events_expected} events, "
+            f"{self.answers} answers, {len(self.errors)} errors)"
+        )
+
+    def arrived(self, raw: RawResponse, kept: list[RawResponse] | None) -> None:
+        self.answers += 1
+        if self.land is not None:
+            self.land(raw)
+        elif kept is not None:
+            kept.append(raw)
 
     @property
     def down(self) -> bool:
@@ -53,14 +71,16 @@ class PalimpsestCapture:
     def fail(self, error: BookmakerError) -> None:
         self.errors.append(error)
         if error.response is not None:
-            self.rejected.append(error.response)
+            self.arrived(error.response, self.rejected)
 
 
 Progress = Callable[[Book, int, int, int], None]  # book, delivered, failed, expected
 
 
-async def fetch_palimpsest(client: BookClient, progress: Progress | None = None) -> PalimpsestCapture:
-    capture = PalimpsestCapture(book=client.book)
+async def fetch_palimpsest(
+    client: BookClient, progress: Progress | None = None, land: Land | None = None
+) -> PalimpsestCapture:
+    capture = PalimpsestCapture(book=client.book, land=land)
     started = time.perf_counter()
     try:
         catalogue = await client.catalogue()
@@ -68,7 +88,9 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
             capture.refs = client.list_refs(catalogue)
         except BookmakerError as error:
             raise refuse(catalogue, error) from None
-        capture.catalogue = catalogue
+        if land is None:
+            capture.catalogue = catalogue
+        capture.arrived(catalogue, None)
     except BookmakerError as error:
         capture.fail(error)
         capture.wall_s = time.perf_counter() - started
@@ -80,12 +102,13 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
     async def one_event(external_id: str) -> None:
         nonlocal failed
         try:
-            capture.events.append(await client.event(external_id))
+            capture.arrived(await client.event(external_id), capture.events)
+            capture.delivered += 1
         except BookmakerError as error:
             capture.fail(error)
             failed += 1
         if progress is not None:
-            progress(client.book, len(capture.events), failed, capture.events_expected)
+            progress(client.book, capture.delivered, failed, capture.events_expected)
 
     async def one_list(ref: str) -> None:
         try:
@@ -95,7 +118,8 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
             capture.fail(error)
             capture.failed_lists[ref] = error.summary
             return
-        capture.lists.extend(pages)
+        for page in pages:
+            capture.arrived(page, capture.lists)
         fresh = [i for i in ids if i not in seen]
         seen.update(fresh)
         capture.events_expected += len(fresh)
@@ -110,9 +134,9 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
     log.info(
         "%s: %d lists (%d lost), %d/%d events, %d errors in %.1fs",
         client.book,
-        len(capture.lists),
+        len(capture.refs) - len(capture.failed_lists),
         len(capture.failed_lists),
-        len(capture.events),
+        capture.delivered,
         capture.events_expected,
         len(capture.errors),
         capture.wall_s,
@@ -120,11 +144,13 @@ async def fetch_palimpsest(client: BookClient, progress: Progress | None = None)
     return capture
 
 
-def capture_palimpsest(open_client: Callable[[], BookClient], progress: Progress | None = None) -> PalimpsestCapture:
+def capture_palimpsest(
+    open_client: Callable[[], BookClient], progress: Progress | None = None, land: Land | None = None
+) -> PalimpsestCapture:
     """Open a client, fetch the whole palimpsest with it and close it: one event loop, one client."""
 
     async def run() -> PalimpsestCapture:
         async with open_client() as client:
-            return await fetch_palimpsest(client, progress=progress)
+            return await fetch_palimpsest(client, progress=progress, land=land)
 
     return asyncio.run(run())

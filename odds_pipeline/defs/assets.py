@@ -126,7 +126,7 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
             summary = steps.landed_capture(store, key, book)
             context.log.info(f"{book.display_name}: re-deriving batch {key} from {summary.manifest.file}")
         else:
-            summary, errors = steps.capture(api.open_client, store, key, progress=_progress(context, book))
+            summary, errors = steps.capture(api.open_client, store, key, book, progress=_progress(context, book))
         manifest = summary.manifest
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
