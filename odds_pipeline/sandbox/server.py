@@ -81,6 +81,23 @@ class Sandbox:
             self.render_s += time.perf_counter() - started
         return cached[1]
 
+    def full_event(self, book: Book, match: MatchSpec) -> Packed:
+        if book is Book.BETPAWA:
+            return self.packed_event(book, match, lambda: payloads.betpawa_event(self.world, match))
+        if book is Book.SPORTYBET:
+            return self.packed_event(book, match, lambda: payloads.sportybet_event(self.world, match))
+        return self.packed_event(book, match, lambda: payloads.bet9ja_event(self.world, match, self.bet9ja_zone))
+
+    def render_ahead(self) -> dict[str, Any]:
+        """Render every listed event's answer for the current epoch now, as a book's servers have
+        theirs ready: a benchmark then measures the pipeline, not the stand-in's rendering."""
+        started, before = time.perf_counter(), sum(self.rendered.values())
+        now = self.world.now()
+        for book in Book:
+            for match in self.world.listed_matches(book, now):
+                self.full_event(book, match)
+        return {"rendered": sum(self.rendered.values()) - before, "seconds": round(time.perf_counter() - started, 3)}
+
     async def answer(self, request: Request, book: Book, endpoint: str, render: Any) -> Response:
         """Count the request, wait the configured latency, inject a fault or render the payload."""
         with self._lock:
@@ -172,7 +189,7 @@ class Sandbox:
             match = self.world.find(Book.BETPAWA, request.path_params["event_id"])
             if match is None:
                 return JSONResponse({"message": "event not found"}, status_code=404)
-            return self.packed_event(Book.BETPAWA, match, lambda: payloads.betpawa_event(self.world, match))
+            return self.full_event(Book.BETPAWA, match)
 
         return await self.answer(request, Book.BETPAWA, "event", render)
 
@@ -214,7 +231,7 @@ class Sandbox:
             match = self.world.find(Book.SPORTYBET, event_id) if event_id.startswith("sr:match:") else None
             if match is None:
                 return payloads.sportybet_failure("Event does not exist")
-            return self.packed_event(Book.SPORTYBET, match, lambda: payloads.sportybet_event(self.world, match))
+            return self.full_event(Book.SPORTYBET, match)
 
         return await self.answer(request, Book.SPORTYBET, "event", render)
 
@@ -236,8 +253,7 @@ class Sandbox:
             match = self.world.find(Book.BET9JA, request.query_params.get("EVENTID", ""))
             if match is None:
                 return payloads.bet9ja_not_found()
-            zone = self.bet9ja_zone
-            return self.packed_event(Book.BET9JA, match, lambda: payloads.bet9ja_event(self.world, match, zone))
+            return self.full_event(Book.BET9JA, match)
 
         return await self.answer(request, Book.BET9JA, "event", render)
 
@@ -255,6 +271,9 @@ class Sandbox:
         except (KeyError, ValueError):
             return JSONResponse({"error": "minutes=N is required"}, status_code=400)
         return JSONResponse({"world_time": self.world.clock.advance(minutes).isoformat()})
+
+    async def control_render_ahead(self, request: Request) -> Response:
+        return JSONResponse(self.render_ahead())  # holds the loop: no request is served half-rendered
 
     async def control_faults(self, request: Request) -> Response:
         try:
@@ -280,6 +299,7 @@ class Sandbox:
                 Route("/__sandbox/truth", self.control_truth),
                 Route("/__sandbox/advance", self.control_advance, methods=["POST"]),
                 Route("/__sandbox/faults", self.control_faults, methods=["POST"]),
+                Route("/__sandbox/render-ahead", self.control_render_ahead, methods=["POST"]),
             ]
         )
 

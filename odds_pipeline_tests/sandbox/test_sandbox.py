@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -12,6 +13,7 @@ from odds_pipeline.bench import sandbox_process
 from odds_pipeline.domain import Book
 from odds_pipeline.sandbox import payloads
 from odds_pipeline.sandbox.faults import Fault, FaultPlan, FaultSpecError
+from odds_pipeline.sandbox.server import RunningSandbox, Sandbox, SandboxOptions
 from odds_pipeline.sandbox.templates import (
     audit_rates,
     expected_lines_per_event,
@@ -161,3 +163,21 @@ def test_fault_specs_can_aim_at_one_endpoint() -> None:
     assert plan.draw(Book.BETPAWA, "events") is None and plan.draw(Book.SPORTYBET, "catalogue") is None
     assert plan.draw(Book.BET9JA, "event") is Fault.MALFORMED
     assert plan.describe() == "sportybet.events.5xx=1,event.malformed=1"
+
+
+def test_answers_rendered_ahead_are_the_answers_rendered_on_demand() -> None:
+    anchor = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    options = SandboxOptions(world=WorldConfig(seed=5, scale=Scale.TINY, anchor=anchor, follow_wall_clock=False))
+    on_demand = Sandbox(options)
+    with RunningSandbox(options) as ahead:
+        with httpx.Client(base_url=ahead.url, timeout=10) as http:
+            rendered = http.post("/__sandbox/render-ahead").json()["rendered"]
+            listed = sum(len(ahead.sandbox.world.listed_matches(book)) for book in Book)
+            assert rendered == listed > 0
+            assert http.post("/__sandbox/render-ahead").json()["rendered"] == 0, "once per epoch"
+        for book in Book:
+            match = ahead.sandbox.world.listed_matches(book)[-1]
+            assert ahead.sandbox.full_event(book, match) == on_demand.full_event(book, match)
+        assert sum(ahead.sandbox.rendered.values()) == listed, "served from what was rendered ahead"
+        ahead.sandbox.world.clock.advance(15)
+        assert ahead.sandbox.render_ahead()["rendered"] == listed, "a new epoch renders again"
