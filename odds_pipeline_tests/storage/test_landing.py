@@ -45,6 +45,14 @@ def _land(store: LandingStore, answers: list[RawResponse]):
     return writer.finish(events=len(answers), errors_by_type={})
 
 
+def _accept_as_landed(store: LandingStore, manifest) -> None:
+    """Record the file's bytes as they are now as the ones landed."""
+    manifest_file = store.folder(KEY, Book.SPORTYBET) / "manifest.json"
+    listed = json.loads(manifest_file.read_text())
+    listed["captures"][0]["sha256"] = store.sha256_of(KEY, Book.SPORTYBET, manifest)
+    manifest_file.write_text(json.dumps(listed))
+
+
 def test_every_answer_comes_back_byte_for_byte(tmp_path: Path) -> None:
     store = LandingStore(tmp_path)
     answers = [
@@ -72,10 +80,7 @@ def test_captures_landed_before_bodies_were_kept_verbatim_still_read(tmp_path: P
     record = json.loads(gzip.decompress(path.read_bytes()))
     record.update(encoding="utf-8", body=BODIES[0].decode("utf-8"))  # the earlier format
     path.write_bytes(gzip.compress(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"))
-    manifest_file = store.folder(KEY, Book.SPORTYBET) / "manifest.json"
-    listed = json.loads(manifest_file.read_text())
-    listed["captures"][0]["sha256"] = store.sha256_of(KEY, Book.SPORTYBET, manifest)
-    manifest_file.write_text(json.dumps(listed))
+    _accept_as_landed(store, manifest)
     _, read = store.latest(KEY, Book.SPORTYBET)
     assert [a.body for a in read] == [BODIES[0]]
 
@@ -102,3 +107,26 @@ def test_an_abandoned_capture_leaves_nothing_and_the_latest_finished_one_is_read
     second = _land(store, [_answer(2, BODIES[2])])
     latest, read = store.latest(KEY, Book.SPORTYBET)
     assert latest == second and [a.body for a in read] == [BODIES[2]]
+
+
+def test_a_capture_cut_short_is_caught_when_it_is_read(tmp_path: Path) -> None:
+    store = LandingStore(tmp_path)
+    manifest = _land(store, [_answer(i, BODIES[0]) for i in range(3)])
+    path = store.folder(KEY, Book.SPORTYBET) / manifest.file
+    path.write_bytes(path.read_bytes()[:-20])
+    _, read = store.latest(KEY, Book.SPORTYBET)
+    with pytest.raises(CaptureMissingError, match="sha256"):
+        list(read)
+
+
+def test_a_capture_of_several_gzip_members_reads_whole(tmp_path: Path) -> None:
+    store = LandingStore(tmp_path)
+    answers = [_answer(i, BODIES[0] * (1 + i)) for i in range(4)]
+    manifest = _land(store, answers)
+    path = store.folder(KEY, Book.SPORTYBET) / manifest.file
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    # as gzip tools append: one member per line, the last without its newline
+    path.write_bytes(b"".join(gzip.compress(line.rstrip(b"\n") if i == 3 else line) for i, line in enumerate(lines)))
+    _accept_as_landed(store, manifest)
+    _, read = store.latest(KEY, Book.SPORTYBET)
+    assert list(read) == answers
