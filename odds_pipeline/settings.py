@@ -70,7 +70,11 @@ class Settings(BaseSettings):
     )
     landing_root: Path | None = Field(None, description="Where raw captures are kept; var_dir/landing by default.")
     batch_minutes: int = Field(15, description="One batch = one partition of this many minutes, in UTC.")
-    partitions_start: str = Field("2026-11-01-00:00", description="The first batch partition.")
+    partitions_start: str | None = Field(
+        None,
+        description="The first batch partition (YYYY-MM-DD-HH:MM, UTC). By default, the earliest window that "
+        "could still be scraped when the project first ran here, kept in var_dir/first_partition.",
+    )
     late_window_minutes: int = Field(60, description="A batch older than this is re-derived, never scraped.")
     missed_lookback: int = Field(8, description="How many recent windows the missed-batch sensor looks over.")
     min_match_rate: float = Field(0.5, description="Each competitor's share of events linked to BetPawa's.")

@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -70,6 +71,8 @@ def pipeline_on(
                     "var_dir": var_dir,
                     "landing_root": var_dir / "landing",
                     "database_url": url.render_as_string(hide_password=False),
+                    # A day of windows, the oldest long past the late window: some tests need one.
+                    "partitions_start": (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d-00:00"),
                 }
             )
         )
