@@ -6,7 +6,7 @@ import warnings
 
 import dagster as dg
 
-from odds_pipeline.defs.assets import build_assets
+from odds_pipeline.defs.assets import batch_freshness, build_assets
 from odds_pipeline.defs.automation import (
     batch_failure_sensor,
     batch_job,
@@ -26,7 +26,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = batch_partitions(settings)
     job = batch_job()
     return dg.Definitions(
-        assets=build_assets(partitions),
+        assets=build_assets(partitions, batch_freshness(settings.batch_minutes)),
         jobs=[job],
         schedules=[batch_schedule(job)],
         sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions), pool_waits_sensor()],

@@ -8,7 +8,7 @@ report figures.
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -151,7 +151,7 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
     return raw_capture
 
 
-def book_assets(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
     """``<book>_palimpsest`` and ``<book>_odds_snapshots``, from one parse of the book's capture."""
     tables = "tournaments / events" if book is Book.BETPAWA else "competitor_tournaments / competitor_events"
     odds_tables = (
@@ -185,6 +185,7 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDef
                 metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
                 # Not made when a blocking check of the palimpsest fails.
                 skippable=True,
+                freshness_policy=freshness,
                 **common,
             ),
         ],
@@ -250,7 +251,7 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDef
     return palimpsest_and_odds
 
 
-def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def matched_events_asset(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         name="matched_events",
         group_name="comparison",
@@ -263,6 +264,7 @@ def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefini
         metadata={"dagster/column_schema": MATCHED_SCHEMA},
         check_specs=checks.matched_specs(partitions),
         required_resource_keys={"database", "policy"},
+        freshness_policy=freshness,
     )
     def matched_events(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         with context.resources.database.session() as session:
@@ -278,9 +280,17 @@ def matched_events_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefini
     return matched_events
 
 
-def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def batch_freshness(batch_minutes: int) -> dg.FreshnessPolicy:
+    """Warn when no batch has landed for three windows, fail after six: the schedule, the
+    missed-batch sensor and run retries have all had their chance by then."""
+    return dg.FreshnessPolicy.time_window(
+        warn_window=timedelta(minutes=3 * batch_minutes), fail_window=timedelta(minutes=6 * batch_minutes)
+    )
+
+
+def build_assets(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> list[dg.AssetsDefinition]:
     return [
         *(raw_capture_asset(book, partitions) for book in Book),
-        *(book_assets(book, partitions) for book in Book),
-        matched_events_asset(partitions),
+        *(book_assets(book, partitions, freshness) for book in Book),
+        matched_events_asset(partitions, freshness),
     ]
