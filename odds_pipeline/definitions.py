@@ -13,6 +13,7 @@ from odds_pipeline.defs.automation import (
     batch_schedule,
     missed_batches_sensor,
     pool_waits_sensor,
+    stale_asset_alerts_sensor,
 )
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
@@ -25,11 +26,18 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = batch_partitions(settings)
     job = batch_job()
+    assets = build_assets(partitions, batch_freshness(settings.batch_minutes))
+    watched = [spec.key for asset in assets for spec in asset.specs if spec.freshness_policy is not None]
     return dg.Definitions(
-        assets=build_assets(partitions, batch_freshness(settings.batch_minutes)),
+        assets=assets,
         jobs=[job],
         schedules=[batch_schedule(job)],
-        sensors=[missed_batches_sensor(partitions, job), batch_failure_sensor(partitions), pool_waits_sensor()],
+        sensors=[
+            missed_batches_sensor(partitions, job),
+            batch_failure_sensor(partitions),
+            pool_waits_sensor(),
+            stale_asset_alerts_sensor(watched),
+        ],
         resources=resources_from_settings(settings),
         # Steps in forked workers of a server that has the project imported once: a step starts in
         # a fraction of a second instead of re-importing Dagster and the project each time.

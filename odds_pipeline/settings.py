@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     missed_lookback: int = Field(8, description="How many recent windows the missed-batch sensor looks over.")
     min_match_rate: float = Field(0.5, description="Each competitor's share of events linked to BetPawa's.")
     min_coverage: float = Field(0.35, description="Each competitor's share of market lines mapped.")
+    alert_url: str | None = Field(
+        None, description="A webhook POSTed a JSON alert on each failed batch and each asset that goes stale."
+    )
     betpawa: BetPawaSettings = Field(default_factory=BetPawaSettings)
     sportybet: SportyBetSettings = Field(default_factory=SportyBetSettings)
     bet9ja: Bet9jaSettings = Field(default_factory=Bet9jaSettings)

@@ -8,7 +8,7 @@ import dagster as dg
 
 from odds_pipeline.defs.failures import failure_messages, record_failed_run
 from odds_pipeline.defs.recovery import report_pool_waits
-from odds_pipeline.defs.resources import BatchPolicyResource, DatabaseResource, LandingResource
+from odds_pipeline.defs.resources import AlertResource, BatchPolicyResource, DatabaseResource, LandingResource
 from odds_pipeline.domain import Book
 
 if TYPE_CHECKING:  # define_asset_job's result type is not exported by dagster
@@ -99,7 +99,9 @@ def batch_failure_sensor(partitions: dg.TimeWindowPartitionsDefinition) -> dg.Se
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Marks the batch of any failed run, the batch job's or a backfill's, as failed, with why.",
     )
-    def record_batch_failure(context: dg.RunFailureSensorContext, database: DatabaseResource) -> None:
+    def record_batch_failure(
+        context: dg.RunFailureSensorContext, database: DatabaseResource, alerts: AlertResource
+    ) -> None:
         run = context.dagster_run
         reasons = failure_messages(context.get_step_failure_events())
         if not reasons and context.failure_event.message:
@@ -108,8 +110,41 @@ def batch_failure_sensor(partitions: dg.TimeWindowPartitionsDefinition) -> dg.Se
             key = record_failed_run(session, partitions, run.run_id, run.tags, reasons)
         if key:
             context.log.info(f"batch {key} marked failed: {'; '.join(reasons)}")
+            alerts.send(
+                "batch_failed",
+                f"batch {key}",
+                f"Batch {key} failed: {'; '.join(reasons) or 'no reason recorded'}",
+                {"partition": key, "run_id": run.run_id, "reasons": reasons},
+            )
 
     return record_batch_failure
+
+
+def stale_asset_alerts_sensor(watched: list[dg.AssetKey]) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="stale_asset_alerts",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Sends an alert when an asset's freshness policy fails (no batch for six windows), "
+        "once per time it goes stale.",
+    )
+    def stale_asset_alerts(context: dg.SensorEvaluationContext, alerts: AlertResource) -> dg.SkipReason:
+        alerted = set(json.loads(context.cursor)) if context.cursor else set()
+        records = context.instance.get_freshness_state_records(watched)
+        failing = {key.to_user_string(): r for key, r in records.items() if r.freshness_state == "FAIL"}
+        for name in sorted(set(failing) - alerted):
+            since = failing[name].updated_at
+            alerts.send(
+                "asset_stale",
+                name,
+                f"{name} failed its freshness policy at {since:%Y-%m-%d %H:%M} UTC: no batch has landed for "
+                "six windows.",
+                {"asset": name, "since": since.isoformat()},
+            )
+        context.update_cursor(json.dumps(sorted(failing)))  # one that recovers may alert again later
+        return dg.SkipReason(f"stale: {', '.join(sorted(failing)) or 'none'}")
+
+    return stale_asset_alerts
 
 
 def pool_waits_sensor() -> dg.SensorDefinition:

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from odds_pipeline.alerts import alert_body, send_alert
 from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.registry import Parsers, open_client, parsers
 from odds_pipeline.domain import Book
@@ -89,6 +90,15 @@ class BatchPolicyResource(dg.ConfigurableResource):
     min_coverage: float = Field(description="Each competitor's share of market lines mapped, at least.")
 
 
+class AlertResource(dg.ConfigurableResource):
+    """Where alerts go: failed batches and assets that went stale. Empty: alerts are only logged."""
+
+    url: str | None = Field(default=None, description="A webhook that takes a JSON POST (ODDS_PIPELINE_ALERT_URL).")
+
+    def send(self, kind: str, subject: str, text: str, details: dict[str, Any] | None = None) -> bool:
+        return send_alert(self.url, alert_body(kind, subject, text, details))
+
+
 def _configured(settings: BaseSettings, name: str, env_prefix: str, alias: str | None = None) -> Any:
     """The setting's value; a ``dg.EnvVar`` instead when the value is the environment's (strings and
     integers, the kinds Dagster reads from the environment), so the UI says where it came from."""
@@ -118,6 +128,7 @@ def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableReso
             var_dir=str(settings.var_dir),
         ),
         "landing": LandingResource(root=str(settings.landing_dir)),
+        "alerts": AlertResource(url=_configured(settings, "alert_url", prefix)),
         "policy": BatchPolicyResource(
             **{
                 name: _configured(settings, name, prefix)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from odds_pipeline.defs.automation import missed_partitions
 from odds_pipeline.defs.failures import failure_messages
 from odds_pipeline.defs.partitions import batch_partitions
-from odds_pipeline.defs.resources import BatchPolicyResource, LandingResource
+from odds_pipeline.defs.resources import AlertResource, BatchPolicyResource, LandingResource
 from odds_pipeline.domain import BatchStatus, BatchTrigger, Book, EventScrapeOutcome
 from odds_pipeline.sandbox.world import Scale
 from odds_pipeline.storage.database import EmbeddedServer
@@ -83,7 +83,8 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     job = defs.resolve_job_def("scrape_batch")
     assert {f"{b.value}_palimpsest_and_odds" for b in Book} <= set(job.graph.node_names())
     assert defs.resolve_schedule_def("scrape_batch_schedule").cron_schedule == "*/15 * * * *"
-    assert {s.name for s in defs.sensors} == {"missed_batches", "record_batch_failure", "batches_waiting_on_pools"}
+    sensors = {"missed_batches", "record_batch_failure", "batches_waiting_on_pools", "stale_asset_alerts"}
+    assert {s.name for s in defs.sensors} == sensors
     check_keys = graph.asset_check_keys
     assert len(check_keys) == 3 + 3 * 3 + 3 * 3 + 2 + 1
     assert all(graph.get_check_spec(k).partitions_def is not None for k in check_keys)
@@ -213,7 +214,7 @@ def test_a_backfill_rederives_from_the_landing_store(pipeline: Pipeline):
     assert pipeline.batch(key).trigger is BatchTrigger.BACKFILL
 
 
-def test_an_old_batch_without_a_capture_fails_clearly(pipeline: Pipeline):
+def test_an_old_batch_without_a_capture_fails_clearly(pipeline: Pipeline, alert_receiver):
     old = batch_partitions(pipeline.settings).get_partition_keys()[0]
     result = pipeline.run(old)
     assert not result.success
@@ -229,11 +230,14 @@ def test_an_old_batch_without_a_capture_fails_clearly(pipeline: Pipeline):
         dagster_event=failure,
         dagster_instance=pipeline.instance,
         dagster_run=result.dagster_run,
-        resources={"database": defs.resources["database"]},
+        resources={"database": defs.resources["database"], "alerts": AlertResource(url=alert_receiver.url)},
     ) as context:
         sensor(context.for_run_failure())
     batch = pipeline.batch(old)
     assert batch.status is BatchStatus.FAILED and "cannot be fetched again" in batch.notes
+    (alert,) = alert_receiver.bodies
+    assert (alert["kind"], alert["details"]["partition"]) == ("batch_failed", old)
+    assert "cannot be fetched again" in alert["text"]
 
 
 def test_the_missed_batch_sensor_requests_exactly_the_missing_batches(pipeline: Pipeline, tmp_path: Path):

@@ -140,7 +140,7 @@ def test_an_impossible_backfill_fails_once_and_is_recorded(tiny: Pipeline) -> No
         dagster_event=failure,
         dagster_instance=tiny.instance,
         dagster_run=run,
-        resources={"database": defs.resources["database"]},
+        resources={"database": defs.resources["database"], "alerts": defs.resources["alerts"]},
     ) as context:
         sensor(context.for_run_failure())
     batch = tiny.batch(old)
