@@ -280,11 +280,15 @@ def matched_events_asset(partitions: dg.PartitionsDefinition, freshness: dg.Fres
     return matched_events
 
 
+# Batch windows without a new batch before an asset warns, then fails: by then the schedule, the
+# missed-batch sensor and run retries have all had their chance.
+STALE_WARN_WINDOWS, STALE_FAIL_WINDOWS = 3, 6
+
+
 def batch_freshness(batch_minutes: int) -> dg.FreshnessPolicy:
-    """Warn when no batch has landed for three windows, fail after six: the schedule, the
-    missed-batch sensor and run retries have all had their chance by then."""
     return dg.FreshnessPolicy.time_window(
-        warn_window=timedelta(minutes=3 * batch_minutes), fail_window=timedelta(minutes=6 * batch_minutes)
+        warn_window=timedelta(minutes=STALE_WARN_WINDOWS * batch_minutes),
+        fail_window=timedelta(minutes=STALE_FAIL_WINDOWS * batch_minutes),
     )
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from odds_pipeline.defs.assets import STALE_FAIL_WINDOWS
 from odds_pipeline.defs.failures import failure_messages, record_failed_run
 from odds_pipeline.defs.recovery import report_pool_waits
 from odds_pipeline.defs.resources import AlertResource, BatchPolicyResource, DatabaseResource, LandingResource
@@ -125,8 +126,8 @@ def stale_asset_alerts_sensor(watched: list[dg.AssetKey]) -> dg.SensorDefinition
         name="stale_asset_alerts",
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends an alert when an asset's freshness policy fails (no batch for six windows), "
-        "once per time it goes stale.",
+        description=f"Sends an alert when an asset's freshness policy fails (no batch for {STALE_FAIL_WINDOWS} "
+        "windows), once per time it goes stale.",
     )
     def stale_asset_alerts(context: dg.SensorEvaluationContext, alerts: AlertResource) -> dg.SkipReason:
         alerted = set(json.loads(context.cursor)) if context.cursor else set()
@@ -138,7 +139,7 @@ def stale_asset_alerts_sensor(watched: list[dg.AssetKey]) -> dg.SensorDefinition
                 "asset_stale",
                 name,
                 f"{name} failed its freshness policy at {since:%Y-%m-%d %H:%M} UTC: no batch has landed for "
-                "six windows.",
+                f"{STALE_FAIL_WINDOWS} windows.",
                 {"asset": name, "since": since.isoformat()},
             )
         context.update_cursor(json.dumps(sorted(failing)))  # one that recovers may alert again later
