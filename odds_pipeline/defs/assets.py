@@ -239,6 +239,10 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
             "dagster/row_count": odds.market_rows,
             "snapshots": odds.snapshots,
             "unchanged_events": odds.confirmed,
+            # The state this batch observed, beside the changes it wrote: a quiet batch writes few
+            # rows yet still sees every event and line, and the plots should say so.
+            "events_observed": odds.events,
+            "lines_observed": odds.mapped_lines,
             "batch_status": status.value,
         }
         if book is not Book.BETPAWA:

@@ -120,6 +120,9 @@ def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     for book in Book:
         odds = f"{book.value}_odds_snapshots"
         assert figures(again, odds)["dagster/row_count"] == figures(first, odds)["dagster/row_count"] > 0
+        observed = figures(first, odds)
+        assert observed["events_observed"] == observed["snapshots"] + observed["unchanged_events"] > 0
+        assert observed["lines_observed"] > 0
 
 
 def test_a_write_the_database_loses_fails_its_check_and_blocks_the_odds(pipeline: Pipeline):
