@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -70,3 +71,12 @@ class UnmappedStatus(StrEnum):
     ACKNOWLEDGED = "ACKNOWLEDGED"
     MAPPED = "MAPPED"
     IGNORED = "IGNORED"
+
+
+# Windows are counted from midnight of a fixed day, so any window that divides a day starts on the hour.
+WINDOW_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def floor_to_window(moment: datetime, window: timedelta) -> datetime:
+    """The start of the window of length ``window`` that holds ``moment``."""
+    return WINDOW_ORIGIN + ((moment - WINDOW_ORIGIN) // window) * window

@@ -69,6 +69,7 @@ class RawResponse:
     attempts: int = 1
     rejected: str | None = None  # why the answer was refused when it arrived, e.g. "MalformedResponseError: ..."
     _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _syntax_ok: list[bool] = field(default_factory=list, repr=False, compare=False)  # checked once, then known
 
     def json(self) -> Any:
         """The body decoded to Python objects (kept: lists and catalogues are read more than once)."""
@@ -81,10 +82,20 @@ class RawResponse:
 
     def check_json(self) -> None:
         """That the body is JSON, without building it: a full event is read by its parser later."""
+        if self._syntax_ok:
+            return
         try:
             _JSON_SYNTAX.decode(self.body)
         except msgspec.DecodeError as exc:
             raise self.not_json(exc) from exc
+        self._syntax_ok.append(True)
+
+    def is_json(self) -> bool:
+        try:
+            self.check_json()
+        except MalformedResponseError:
+            return False
+        return True
 
     def not_json(self, problem: Exception) -> MalformedResponseError:
         return MalformedResponseError(

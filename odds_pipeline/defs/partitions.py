@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from odds_pipeline.domain import floor_to_window
 from odds_pipeline.settings import Settings
 
 PARTITION_FORMAT = "%Y-%m-%d-%H:%M"
@@ -39,9 +40,8 @@ def first_partition(settings: Settings, now: datetime | None = None) -> datetime
     if marker.exists():
         return _parse(marker.read_text().strip(), str(marker))
     now = now or datetime.now(UTC)
-    window = timedelta(minutes=settings.batch_minutes)
-    start = datetime.min.replace(tzinfo=UTC) + (now - datetime.min.replace(tzinfo=UTC)) // window * window
-    start -= timedelta(minutes=settings.late_window_minutes)
+    window = floor_to_window(now, timedelta(minutes=settings.batch_minutes))
+    start = window - timedelta(minutes=settings.late_window_minutes)
     return _record(marker, start)
 
 

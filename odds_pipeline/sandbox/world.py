@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from odds_pipeline.domain import Book
+from odds_pipeline.domain import WINDOW_ORIGIN, Book, floor_to_window
 from odds_pipeline.sandbox.templates import MarketTemplate, templates_for
 
 EPOCH = timedelta(minutes=15)
@@ -204,17 +204,13 @@ class WorldConfig:
     follow_wall_clock: bool = True
 
 
-ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def floor_to_window(moment: datetime, window: timedelta = EPOCH) -> datetime:
-    return ORIGIN + ((moment - ORIGIN) // window) * window
+ORIGIN = WINDOW_ORIGIN  # epochs are the domain's 15-minute windows
 
 
 class World:
     def __init__(self, config: WorldConfig) -> None:
         self.config = config
-        anchor = config.anchor or floor_to_window(datetime.now(UTC))
+        anchor = config.anchor or floor_to_window(datetime.now(UTC), EPOCH)
         self.clock = WorldClock(anchor=anchor, follow_wall_clock=config.follow_wall_clock)
         self.tournaments, self.matches = self._build()
         self._by_external = {book: {m.external_id(book): m for m in self.matches if book in m.books} for book in Book}
@@ -243,7 +239,7 @@ class World:
         for m in range(match_count):
             pick = unit(seed, "tournament-of", m) * acc
             tournament = tournaments[next(i for i, c in enumerate(cumulative) if c >= pick)]
-            kickoff = floor_to_window(anchor + timedelta(minutes=30 + unit(seed, "kickoff", m) * 6 * 24 * 60))
+            kickoff = floor_to_window(anchor + timedelta(minutes=30 + unit(seed, "kickoff", m) * 6 * 24 * 60), EPOCH)
             home = Team(_place_name(seed, "home", m), CLUB_SUFFIXES[int(unit(seed, "hs", m) * len(CLUB_SUFFIXES))])
             away = Team(_place_name(seed, "away", m), CLUB_SUFFIXES[int(unit(seed, "as", m) * len(CLUB_SUFFIXES))])
             has_sportradar = unit(seed, "sr", m) >= 0.02
@@ -309,7 +305,7 @@ class World:
 
     def offered(self, book: Book, match: MatchSpec, now: datetime | None = None) -> list[MarketTemplate]:
         """The markets ``book`` offers on ``match`` in this epoch, in the order of its real answer."""
-        near = match.kickoff - floor_to_window(now or self.now()) <= NEAR_KICKOFF
+        near = match.kickoff - floor_to_window(now or self.now(), EPOCH) <= NEAR_KICKOFF
         seed = self.config.seed
         return [
             template
