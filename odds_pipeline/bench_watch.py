@@ -11,10 +11,9 @@ import os
 import resource
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-PROC = Path("/proc")
+PROC = "/proc"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -26,23 +25,27 @@ class _Seen:
     peak_rss_mb: float = 0.0
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb", buffering=0) as file:
+        return file.read()
+
+
 def _children_by_parent() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
+    for name in os.listdir(PROC):
+        if not name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            stat = _read(f"/proc/{name}/stat")
         except OSError:
             continue
         # The command sits in parentheses and may hold spaces: the fields follow the last ")".
-        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+        parent = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(name))
     return children
 
 
-def _descendants(root: int) -> list[int]:
-    children = _children_by_parent()
+def _descendants(root: int, children: dict[int, list[int]]) -> list[int]:
     found, queue = [], [root]
     while queue:
         for child in children.get(queue.pop(), []):
@@ -54,9 +57,9 @@ def _descendants(root: int) -> list[int]:
 def _sample(pid: int) -> tuple[float, float, str] | None:
     """(CPU seconds, peak RSS in MB, command) of a live process; None once it is gone."""
     try:
-        stat = (PROC / str(pid) / "stat").read_text()
-        status = (PROC / str(pid) / "status").read_text()
-        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        stat = _read(f"/proc/{pid}/stat").decode()
+        status = _read(f"/proc/{pid}/status").decode()
+        command = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()
@@ -72,7 +75,8 @@ class ProcessWatch:
 
     sandbox: int | None = None
     database: int | None = None
-    interval_s: float = 0.2
+    # The watch shares the cores it measures: a sample costs about a millisecond, twice a second.
+    interval_s: float = 0.5
     _seen: dict[int, _Seen] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -94,11 +98,12 @@ class ProcessWatch:
 
     def take(self) -> None:
         """One sample, now."""
-        groups = {pid: "pipeline" for pid in _descendants(os.getpid())}
+        children = _children_by_parent()
+        groups = {pid: "pipeline" for pid in _descendants(os.getpid(), children)}
         if self.sandbox is not None:
-            groups.update({pid: "sandbox" for pid in [self.sandbox, *_descendants(self.sandbox)]})
+            groups.update({pid: "sandbox" for pid in [self.sandbox, *_descendants(self.sandbox, children)]})
         if self.database is not None:
-            groups.update({pid: "database" for pid in [self.database, *_descendants(self.database)]})
+            groups.update({pid: "database" for pid in [self.database, *_descendants(self.database, children)]})
         for pid, group in groups.items():
             sample = _sample(pid)
             if sample is None:
