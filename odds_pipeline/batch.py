@@ -1,8 +1,9 @@
 """One batch, step by step, in plain Python: capture, palimpsest, match, odds.
 
 Each step is what one Dagster asset does (`defs/` only wires them); each returns a summary of
-the figures the asset reports. Steps after the capture read the landing store, never the network,
-so any of them can be re-derived for an old batch whose raw capture exists.
+the figures the asset reports. A capture is parsed and mapped once, answer by answer, by a
+`CaptureParser`: while it is being fetched (the CPU works while the network waits), or from the
+landing store when an old batch is re-derived. Either way it is the same parse of the same bytes.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.base import BookClient
 from odds_pipeline.bookmakers.errors import BookmakerError
+from odds_pipeline.bookmakers.http import RawResponse
 from odds_pipeline.bookmakers.palimpsest import Progress, capture_palimpsest
 from odds_pipeline.bookmakers.records import EventRecord, ParsedEvent
 from odds_pipeline.bookmakers.registry import Parsers
 from odds_pipeline.domain import COMPETITORS, Book, RunStatus
-from odds_pipeline.markets.engine import MarketMapper
+from odds_pipeline.markets.engine import LineMapping, MarketMapper
 from odds_pipeline.markets.overrides import record_unmapped
 from odds_pipeline.storage import batches, queries, writers
 from odds_pipeline.storage.landing import CaptureManifest, CaptureMissingError, LandingStore
@@ -65,11 +67,21 @@ def capture(
     partition_key: str,
     book: Book,
     progress: Progress | None = None,
+    parser: CaptureParser | None = None,
 ) -> tuple[CaptureSummary, list[BookmakerError]]:
-    """Fetch the book's whole palimpsest, landing every answer as it arrives, whatever else goes wrong."""
+    """Fetch the book's whole palimpsest, landing every answer as it arrives, whatever else goes wrong.
+
+    With a parser, each answer is also parsed and mapped as soon as it is landed.
+    """
     writer = landing.open_capture(partition_key, book)
+
+    def land(raw: RawResponse) -> None:
+        writer.add(raw)
+        if parser is not None:
+            parser.absorb(raw)
+
     try:
-        palimpsest = capture_palimpsest(open_client, progress, land=writer.add)
+        palimpsest = capture_palimpsest(open_client, progress, land=land)
     except BaseException:
         writer.abandon()
         raise
@@ -94,38 +106,99 @@ def landed_capture(landing: LandingStore, partition_key: str, book: Book) -> Cap
 
 
 @dataclass
+class EventOdds:
+    """One delivered event's lines, mapped onto BetPawa's catalogue."""
+
+    lines: dict[writers.LineKey, writers.LineState] = field(default_factory=dict)
+    mapped: int = 0  # the book's market lines that mapped (one may give several BetPawa lines)
+
+
+@dataclass
 class ParsedCapture:
+    """One book's capture of a batch, parsed and mapped: what the palimpsest and the odds store."""
+
     book: Book
     manifest: CaptureManifest
-    events: list[ParsedEvent]
-    problems: list[BookmakerError] = field(default_factory=list)
-    listed: list[EventRecord] = field(default_factory=list)  # every event the lists named
-    timings_ms: dict[str, float] = field(default_factory=dict)  # full-event fetch time per event id
+    events: list[EventRecord]  # the full events delivered, in the order they arrived
+    odds: dict[str, EventOdds]  # per external event id
+    lines: int  # market lines parsed
+    unmapped: list[LineMapping]
+    problems: list[BookmakerError]
+    listed: list[EventRecord]  # every event the lists named
+    timings_ms: dict[str, float]  # full-event fetch time per event id
 
     @property
     def captured_at(self) -> datetime:
         return datetime.fromisoformat(self.manifest.captured_at)
 
 
-def parse_capture(landing: LandingStore, partition_key: str, book: Book, parse: Parsers) -> ParsedCapture:
-    """Parse the latest landed capture; a response that does not parse is a named problem, not a stop.
+class CaptureParser:
+    """Parses and maps the answers of one capture as they come; a response that does not parse is a
+    named problem, not a stop. Answers refused when they arrived are parsed too: a parser fixed since
+    reads them now. Only the mapped lines are kept, never the answers."""
 
-    Answers refused when they arrived are parsed again too: a parser fixed since reads them now.
-    """
-    manifest, answers = landing.latest(partition_key, book)
-    parsed = ParsedCapture(book, manifest, [])
-    for raw in answers:  # one at a time: only the parsed records stay in memory
+    def __init__(self, book: Book, parse: Parsers, mapper: MarketMapper) -> None:
+        self.book, self._parse, self._mapper = book, parse, mapper
+        self._events: list[EventRecord] = []
+        self._odds: dict[str, EventOdds] = {}
+        self._lines = 0
+        self._unmapped: list[LineMapping] = []
+        self._problems: list[BookmakerError] = []
+        self._listed: list[EventRecord] = []
+        self._timings: dict[str, float] = {}
+
+    def absorb(self, raw: RawResponse) -> None:
         try:
             if raw.endpoint == "events":
-                parsed.listed.extend(parse.event_list(raw))
+                self._listed.extend(self._parse.event_list(raw))
             elif raw.endpoint == "event":
-                event = parse.event(raw)
-                parsed.events.append(event)
-                parsed.problems.extend(event.problems)
-                parsed.timings_ms[event.event.external_id] = raw.elapsed_ms
+                event = self._parse.event(raw)
+                self._events.append(event.event)
+                self._problems.extend(event.problems)
+                self._timings[event.event.external_id] = raw.elapsed_ms
+                self._map(event)
         except BookmakerError as problem:
-            parsed.problems.append(problem)
-    return parsed
+            self._problems.append(problem)
+
+    def _map(self, event: ParsedEvent) -> None:
+        self._lines += len(event.lines)
+        odds = self._odds.setdefault(event.event.external_id, EventOdds())
+        betpawa = self.book is Book.BETPAWA
+        entries = self._mapper.catalogue.entries
+        for mapping in self._mapper.map_many(event.lines):
+            if mapping.unmapped:
+                self._unmapped.append(mapping)
+            if not mapping.mapped:
+                continue
+            odds.mapped += 1
+            record = mapping.record
+            for line in mapping.mapped:
+                entry = entries.get(line.entry_id)
+                name = (record.market_name if betpawa else None) or (entry.name if entry else line.betpawa_market_id)
+                groups = record.groups if betpawa else (entry.tabs if entry else ())
+                odds.lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
+
+    def parsed(self, manifest: CaptureManifest) -> ParsedCapture:
+        """What the capture that ``manifest`` describes holds, once every answer was absorbed."""
+        return ParsedCapture(
+            book=self.book,
+            manifest=manifest,
+            events=self._events,
+            odds=self._odds,
+            lines=self._lines,
+            unmapped=self._unmapped,
+            problems=self._problems,
+            listed=self._listed,
+            timings_ms=self._timings,
+        )
+
+
+def parse_landed(landing: LandingStore, partition_key: str, parser: CaptureParser) -> ParsedCapture:
+    """Parse the latest landed capture of the parser's book, one answer at a time."""
+    manifest, answers = landing.latest(partition_key, parser.book)
+    for raw in answers:
+        parser.absorb(raw)
+    return parser.parsed(manifest)
 
 
 @dataclass
@@ -143,7 +216,7 @@ class PalimpsestSummary:
 def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run: ScrapeRun) -> PalimpsestSummary:
     """Store the book's events, name every listed event it did not deliver, and settle its run and the batch."""
     book = parsed.book
-    stored = writers.store_events(session, book, (p.event for p in parsed.events), batches.bookmaker_ids(session)[book])
+    stored = writers.store_events(session, book, parsed.events, batches.bookmaker_ids(session)[book])
     outcomes = event_outcomes(parsed, stored)
     named = {o.external_id for o in outcomes}
     for external_id, sportradar_id, competition in queries.upcoming_events_of(
@@ -160,9 +233,9 @@ def store_palimpsest(session: Session, batch: ScrapeBatch, parsed: ParsedCapture
     batches.settle_batch(session, batch)
     return PalimpsestSummary(
         book=book,
-        tournaments=len({p.event.tournament.external_id for p in parsed.events if p.event.tournament}),
+        tournaments=len({e.tournament.external_id for e in parsed.events if e.tournament}),
         events=len(stored),
-        lines=sum(len(p.lines) for p in parsed.events),
+        lines=parsed.lines,
         problems=Counter(p.error_type for p in parsed.problems),
         listed=len(outcomes),
         lost=lost,
@@ -191,7 +264,7 @@ class EventOutcome:
 def event_outcomes(parsed: ParsedCapture, stored: dict[str, int]) -> list[EventOutcome]:
     """Every event the lists named or the book delivered: stored, or failed with the reason it failed."""
     book = parsed.book
-    delivered = {p.event.external_id: p.event for p in parsed.events}
+    delivered = {e.external_id: e for e in parsed.events}
     why = {**parsed.manifest.failures}
     for problem in parsed.problems:
         if problem.ref and problem.ref not in delivered:
@@ -251,40 +324,27 @@ class OddsSummary:
         return self.mapped_lines / total if total else 0.0
 
 
-def store_odds(
-    session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_id: int, mapper: MarketMapper
-) -> OddsSummary:
-    """Map every line of the book's capture and store it change-only against earlier batches."""
+def store_odds(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_id: int) -> OddsSummary:
+    """Store the book's mapped lines change-only against earlier batches, and log what did not map."""
     ids = batches.bookmaker_ids(session)
     book = parsed.book
     model = Event if book is Book.BETPAWA else CompetitorEvent
     filters = [] if book is Book.BETPAWA else [CompetitorEvent.source == book]
-    external = [p.event.external_id for p in parsed.events]
     row_ids = dict(
-        session.execute(select(model.external_id, model.id).where(model.external_id.in_(external), *filters)).all()
+        session.execute(
+            select(model.external_id, model.id).where(model.external_id.in_(list(parsed.odds)), *filters)
+        ).all()
     )
     observed: dict[int, dict[writers.LineKey, writers.LineState]] = {}
     mapped_lines = 0
-    unmapped = []
-    for event in parsed.events:
-        event_id = row_ids.get(event.event.external_id)
+    for external_id, odds in parsed.odds.items():
+        event_id = row_ids.get(external_id)
         if event_id is None:
             continue
-        mappings = mapper.map_many(event.lines)
-        unmapped.extend(m for m in mappings if m.unmapped)
-        lines = observed.setdefault(event_id, {})
-        for mapping in mappings:
-            if not mapping.mapped:
-                continue
-            mapped_lines += 1
-            for line in mapping.mapped:
-                entry = mapper.catalogue.entries.get(line.entry_id)
-                name = mapping.record.market_name if book is Book.BETPAWA else None
-                name = name or (entry.name if entry else line.betpawa_market_id)
-                groups = mapping.record.groups if book is Book.BETPAWA else (entry.tabs if entry else ())
-                lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
+        mapped_lines += odds.mapped
+        observed.setdefault(event_id, {}).update(odds.lines)
     written = writers.store_snapshots(session, book, batch, run_id, ids[book], observed, parsed.captured_at)
-    record_unmapped(session, unmapped, batch.id, parsed.captured_at)
+    record_unmapped(session, parsed.unmapped, batch.id, parsed.captured_at)
     return OddsSummary(
         book=book,
         events=len(observed),
@@ -292,5 +352,5 @@ def store_odds(
         market_rows=written.market_rows,
         confirmed=written.confirmed,
         mapped_lines=mapped_lines,
-        unmapped_lines=len(unmapped),
+        unmapped_lines=len(parsed.unmapped),
     )

@@ -53,21 +53,23 @@ def run_batch(engine: Engine, sandbox_url: str, landing: LandingStore, window: d
     settings = Settings().with_books_at(sandbox_url)
     key = window.strftime("%Y-%m-%d-%H:%M")
     summaries = {}
+    mapper = MarketMapper(file_catalogue())
     with Session(engine) as session, session.begin():
         scrape_batch = batches.ensure_batch(session, key, window, window + timedelta(minutes=15))
         for book in Book:
             run = batches.ensure_run(session, scrape_batch, book)
+            parser = steps.CaptureParser(book, parsers(book, settings.books[book]), mapper)
             if capture:
-                _, errors = steps.capture(lambda b=book: open_client(b, settings.books[b]), landing, key, book)
+                opener = lambda b=book: open_client(b, settings.books[b])  # noqa: E731
+                summary, errors = steps.capture(opener, landing, key, book, parser=parser)
                 batches.record_errors(session, run, errors, "fetch")
-            parsed = steps.parse_capture(landing, key, book, parsers(book, settings.books[book]))
+                parsed = parser.parsed(summary.manifest)
+            else:
+                parsed = steps.parse_landed(landing, key, parser)
             palimpsest = steps.store_palimpsest(session, scrape_batch, parsed, run)
             summaries[book] = (parsed, palimpsest, run.id)
         match = steps.match_events(session, scrape_batch)
-        mapper = MarketMapper(file_catalogue())
-        odds = {
-            b: steps.store_odds(session, scrape_batch, p, run_id, mapper) for b, (p, _, run_id) in summaries.items()
-        }
+        odds = {b: steps.store_odds(session, scrape_batch, p, run_id) for b, (p, _, run_id) in summaries.items()}
         batches.settle_batch(session, scrape_batch)
     return match, odds
 

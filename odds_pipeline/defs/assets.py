@@ -1,12 +1,13 @@
 """The asset graph of one batch, per book: raw capture → palimpsest and stored odds; then, across
 books, matched events.
 
-Each book's palimpsest and odds come out of one step that parses the capture once, so BetPawa's
-and SportyBet's odds are stored while Bet9ja is still being captured. Each body reads as: open
-what it needs, call a step from `odds_pipeline.batch`, check what it wrote (`defs/checks.py`),
-report figures.
+Each book's capture, palimpsest and odds come out of one step, which parses each answer as it
+lands, so BetPawa's and SportyBet's odds are stored while Bet9ja is still being captured and the
+capture is never read back to be parsed. Each body reads as: open what it needs, call a step from
+`odds_pipeline.batch`, check what it wrote (`defs/checks.py`), report figures.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,23 +84,85 @@ def _progress(context: dg.AssetExecutionContext, book: Book):
     return report
 
 
-def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    specs = checks.raw_capture_specs(book, partitions)
+class _Phases:
+    """Where a step's time went, phase by phase, for its log."""
 
-    @dg.asset(
-        name=f"{book.value}_raw_capture",
-        group_name="capture",
-        description=f"Every answer of {book.display_name}'s API for this batch, gzip-compressed in the landing "
-        "store with a manifest (counts, bytes, sha256). The source of truth everything else is re-derived from.",
+    def __init__(self) -> None:
+        self._mark = time.perf_counter()
+        self._took: dict[str, float] = {}
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self._took[phase], self._mark = now - self._mark, now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in self._took.items())
+
+
+def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
+    """``<book>_raw_capture``, ``<book>_palimpsest`` and ``<book>_odds_snapshots``, from one step.
+
+    The step parses and maps every answer as it lands, while the capture waits on the network, so
+    when the last answer is in only the writes are left. A re-derived batch parses the landed capture
+    the same way.
+    """
+    tables = "tournaments / events" if book is Book.BETPAWA else "competitor_tournaments / competitor_events"
+    odds_tables = (
+        "odds_snapshots / market_odds" if book is Book.BETPAWA else "competitor_odds_snapshots / competitor_market_odds"
+    )
+    raw_key = dg.AssetKey(f"{book.value}_raw_capture")
+    palimpsest_key = dg.AssetKey(f"{book.value}_palimpsest")
+    odds_key = dg.AssetKey(f"{book.value}_odds_snapshots")
+    raw_specs = checks.raw_capture_specs(book, partitions)
+    palimpsest_specs = checks.palimpsest_specs(book, partitions)
+    odds_specs = checks.odds_specs(book, partitions)
+    common: dict[str, Any] = {"owners": OWNERS, "partitions_def": partitions}
+    stored: dict[str, Any] = {"kinds": {"python", "postgres"}, **common}
+    what = "its lines" if book is Book.BETPAWA else "every line, mapped onto BetPawa's catalogue"
+
+    @dg.multi_asset(
+        name=f"{book.value}_batch",
+        specs=[
+            dg.AssetSpec(
+                raw_key,
+                group_name="capture",
+                description=f"Every answer of {book.display_name}'s API for this batch, gzip-compressed in the "
+                "landing store with a manifest (counts, bytes, sha256). The source of truth everything else is "
+                "re-derived from.",
+                kinds={"python", "file"},
+                metadata={"dagster/column_schema": RAW_SCHEMA},
+                **common,
+            ),
+            dg.AssetSpec(
+                palimpsest_key,
+                deps=[raw_key],
+                group_name="palimpsests",
+                description=f"{book.display_name}'s tournaments and events of this batch, parsed from the raw "
+                f"capture and upserted into {tables}, with an event_scrape_status row per event.",
+                metadata={"dagster/column_schema": PALIMPSEST_SCHEMA},
+                # Not made when the capture's blocking check fails.
+                skippable=True,
+                **stored,
+            ),
+            dg.AssetSpec(
+                odds_key,
+                deps=[palimpsest_key],
+                group_name="odds",
+                description=f"{book.display_name}'s odds of this batch, {what}, stored change-only in "
+                f"{odds_tables}. Lines that cannot be mapped are counted in unmapped_market_log.",
+                metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
+                # Not made when a blocking check of the capture or the palimpsest fails.
+                skippable=True,
+                freshness_policy=freshness,
+                **stored,
+            ),
+        ],
+        check_specs=[*raw_specs, *palimpsest_specs, *odds_specs],
         partitions_def=partitions,
         pool=f"bookmaker_{book.value}",
-        kinds={"python", "file"},
-        owners=OWNERS,
-        metadata={"dagster/column_schema": RAW_SCHEMA},
-        check_specs=specs,
         required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
     )
-    def raw_capture(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    def book_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         resources = context.resources
         api, store, policy = getattr(resources, f"{book.value}_api"), resources.landing.store(), resources.policy
         key, window = context.partition_key, context.partition_time_window
@@ -121,13 +184,20 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
                 session, key, window.start, window.end, trigger=trigger, dagster_run_id=context.run.run_id
             )
             batches.ensure_run(session, scrape_batch, book)
+            parser = steps.CaptureParser(book, api.parsers(), MarketMapper(active_catalogue(session)))
+
+        # --- raw capture (parsed and mapped as it lands) ---
+        phases = _Phases()
         errors = None
         if existing and (late or trigger is BatchTrigger.BACKFILL):
-            summary = steps.landed_capture(store, key, book)
-            context.log.info(f"{book.display_name}: re-deriving batch {key} from {summary.manifest.file}")
+            capture = steps.landed_capture(store, key, book)
+            context.log.info(f"{book.display_name}: re-deriving batch {key} from {capture.manifest.file}")
+            parsed = steps.parse_landed(store, key, parser)
         else:
-            summary, errors = steps.capture(api.open_client, store, key, book, progress=_progress(context, book))
-        manifest = summary.manifest
+            progress = _progress(context, book)
+            capture, errors = steps.capture(api.open_client, store, key, book, progress=progress, parser=parser)
+            parsed = parser.parsed(capture.manifest)
+        manifest = capture.manifest
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             run = batches.run_for(session, scrape_batch, book)
@@ -139,70 +209,28 @@ def raw_capture_asset(book: Book, partitions: dg.PartitionsDefinition) -> dg.Ass
         if manifest.down:
             context.log.error(f"{book.display_name} was down for batch {key}: {manifest.errors_by_type}")
         yield dg.MaterializeResult(
+            asset_key=raw_key,
             metadata={
                 "dagster/row_count": manifest.responses,
-                **summary.figures(),
+                **capture.figures(),
                 "run_status": status.value,
                 "capture": dg.MetadataValue.path(str(store.folder(key, book) / manifest.file)),
-            }
+            },
         )
-        yield checks.capture_intact(store, key, book, manifest)
+        results = [checks.capture_intact(store, key, book, manifest)]
+        yield from results
+        phases.done("capture")
+        if stopped := checks.blocked(results, raw_specs):
+            context.log.error(f"{book.display_name}: palimpsest and odds not stored, as {', '.join(stopped)} failed")
+            return
 
-    return raw_capture
-
-
-def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
-    """``<book>_palimpsest`` and ``<book>_odds_snapshots``, from one parse of the book's capture."""
-    tables = "tournaments / events" if book is Book.BETPAWA else "competitor_tournaments / competitor_events"
-    odds_tables = (
-        "odds_snapshots / market_odds" if book is Book.BETPAWA else "competitor_odds_snapshots / competitor_market_odds"
-    )
-    palimpsest_key = dg.AssetKey(f"{book.value}_palimpsest")
-    odds_key = dg.AssetKey(f"{book.value}_odds_snapshots")
-    palimpsest_specs = checks.palimpsest_specs(book, partitions)
-    odds_specs = checks.odds_specs(book, partitions)
-    common: dict[str, Any] = {"kinds": {"python", "postgres"}, "owners": OWNERS, "partitions_def": partitions}
-    what = "its lines" if book is Book.BETPAWA else "every line, mapped onto BetPawa's catalogue"
-
-    @dg.multi_asset(
-        name=f"{book.value}_palimpsest_and_odds",
-        specs=[
-            dg.AssetSpec(
-                palimpsest_key,
-                deps=[dg.AssetKey(f"{book.value}_raw_capture")],
-                group_name="palimpsests",
-                description=f"{book.display_name}'s tournaments and events of this batch, parsed from the raw "
-                f"capture and upserted into {tables}, with an event_scrape_status row per event.",
-                metadata={"dagster/column_schema": PALIMPSEST_SCHEMA},
-                **common,
-            ),
-            dg.AssetSpec(
-                odds_key,
-                deps=[palimpsest_key],
-                group_name="odds",
-                description=f"{book.display_name}'s odds of this batch, {what}, stored change-only in "
-                f"{odds_tables}. Lines that cannot be mapped are counted in unmapped_market_log.",
-                metadata={"dagster/column_schema": SNAPSHOT_SCHEMA},
-                # Not made when a blocking check of the palimpsest fails.
-                skippable=True,
-                freshness_policy=freshness,
-                **common,
-            ),
-        ],
-        check_specs=[*palimpsest_specs, *odds_specs],
-        partitions_def=partitions,
-        required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
-    )
-    def palimpsest_and_odds(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        resources = context.resources
-        key = context.partition_key
-        api = getattr(resources, f"{book.value}_api")
-        parsed = steps.parse_capture(resources.landing.store(), key, book, api.parsers())
+        # --- palimpsest ---
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             run = batches.run_for(session, scrape_batch, book)
             summary = steps.store_palimpsest(session, scrape_batch, parsed, run)
             batches.record_errors(session, run, parsed.problems, "parse")
+        phases.done("palimpsest")
         log = context.log.info if summary.lost == 0 else context.log.warning
         log(
             f"{book.display_name}: {summary.events} of {summary.listed} events stored, {summary.lost} lost "
@@ -223,14 +251,18 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         with resources.database.session() as session:
             results = checks.palimpsest_results(session, batches.batch_for(session, key), book, summary)
         yield from results
+        phases.done("palimpsest checks")
         if stopped := checks.blocked(results, palimpsest_specs):
             context.log.error(f"{book.display_name}: odds not stored, as {', '.join(stopped)} failed")
             return
+
+        # --- odds ---
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             run = batches.run_for(session, scrape_batch, book)
-            odds = steps.store_odds(session, scrape_batch, parsed, run.id, MarketMapper(active_catalogue(session)))
+            odds = steps.store_odds(session, scrape_batch, parsed, run.id)
             status = batches.settle_batch(session, scrape_batch)
+        phases.done("odds")
         context.log.info(
             f"{book.display_name}: {odds.events} events, {odds.snapshots} snapshots, {odds.market_rows} market rows, "
             f"{odds.confirmed} unchanged"
@@ -251,8 +283,10 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
             yield from checks.odds_results(session, scrape_batch, book, odds, resources.policy)
+        phases.done("odds checks")
+        context.log.info(f"{book.display_name}: {phases}")
 
-    return palimpsest_and_odds
+    return book_batch
 
 
 def matched_events_asset(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
@@ -298,7 +332,6 @@ def batch_freshness(batch_minutes: int) -> dg.FreshnessPolicy:
 
 def build_assets(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> list[dg.AssetsDefinition]:
     return [
-        *(raw_capture_asset(book, partitions) for book in Book),
         *(book_assets(book, partitions, freshness) for book in Book),
         matched_events_asset(partitions, freshness),
     ]

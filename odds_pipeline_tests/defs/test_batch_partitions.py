@@ -79,9 +79,9 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
         assert parents(f"{book.value}_palimpsest") == {f"{book.value}_raw_capture"}
         assert parents(f"{book.value}_odds_snapshots") == {f"{book.value}_palimpsest"}
     assert parents("matched_events") == {f"{b.value}_palimpsest" for b in Book}
-    # One step per book parses the capture once and makes both.
+    # One step per book captures, parses each answer once as it lands, and makes all three.
     job = defs.resolve_job_def("scrape_batch")
-    assert {f"{b.value}_palimpsest_and_odds" for b in Book} <= set(job.graph.node_names())
+    assert set(job.graph.node_names()) == {f"{b.value}_batch" for b in Book} | {"matched_events"}
     assert defs.resolve_schedule_def("scrape_batch_schedule").cron_schedule == "*/15 * * * *"
     sensors = {"missed_batches", "record_batch_failure", "batches_waiting_on_pools", "stale_asset_alerts"}
     assert {s.name for s in defs.sensors} == sensors

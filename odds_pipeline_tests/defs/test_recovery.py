@@ -50,7 +50,7 @@ def test_a_run_whose_worker_died_is_failed_and_gives_its_slots_back(instance: dg
     dead = _run(instance, {"dagster/partition": "2026-11-23-10:00", **_dead_worker()})
     alive = _run(instance, {"dagster/partition": "2026-11-23-10:15", **worker_tags()})
     storage = instance.event_log_storage
-    storage.claim_concurrency_slot(POOL, dead.run_id, "betpawa_raw_capture")
+    storage.claim_concurrency_slot(POOL, dead.run_id, "betpawa_batch")
 
     done = recover_dead_runs(instance)
     assert len(done) == 1 and dead.run_id in done[0] and "is gone" in done[0]
@@ -80,8 +80,8 @@ def test_a_run_waiting_on_a_pool_is_told_once_at_info(instance: dg.DagsterInstan
     holder = _run(instance, worker_tags())
     waiter = _run(instance, worker_tags())
     storage = instance.event_log_storage
-    storage.claim_concurrency_slot(POOL, holder.run_id, "betpawa_raw_capture")
-    storage.claim_concurrency_slot(POOL, waiter.run_id, "betpawa_raw_capture")
+    storage.claim_concurrency_slot(POOL, holder.run_id, "betpawa_batch")
+    storage.claim_concurrency_slot(POOL, waiter.run_id, "betpawa_batch")
     told: set[str] = set()
     assert [w.run_id for w in report_pool_waits(instance, told)] == [waiter.run_id]
     assert report_pool_waits(instance, told) == []  # once
