@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import gzip
 import logging
 import random
 import ssl
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +70,9 @@ class RawResponse:
     elapsed_ms: float
     attempts: int = 1
     rejected: str | None = None  # why the answer was refused when it arrived, e.g. "MalformedResponseError: ..."
+    # The body as the book gzip-compressed it, when it did: the landing store keeps these bytes
+    # as they came instead of compressing the body a second time.
+    gzipped: bytes | None = field(default=None, repr=False, compare=False)
     _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
     _syntax_ok: list[bool] = field(default_factory=list, repr=False, compare=False)  # checked once, then known
 
@@ -219,7 +224,7 @@ class BookHttp:
             async with client.stream(method, path, params=params, json=json_body) as response:
                 status = response.status_code
                 if status == 200:
-                    body = await self._read_capped(response, ref)
+                    body, gzipped = await self._read_capped(response, ref)
                 else:
                     await response.aclose()
                     self._classify_failure(response, endpoint, ref)
@@ -237,6 +242,7 @@ class BookHttp:
             fetched_at=datetime.now(UTC),
             elapsed_ms=(time.perf_counter() - started) * 1000,
             attempts=attempt,
+            gzipped=gzipped,
         )
         try:
             answer.check_json()
@@ -256,18 +262,49 @@ class BookHttp:
             raise _Retryable("HTTP 403 (too fast)", retry_after_s=self._retry_after(response))
         raise BookmakerRejectedError(self.book, f"{endpoint}: HTTP {status}", ref=ref, status=status)
 
-    async def _read_capped(self, response: httpx.Response, ref: str) -> bytes:
+    async def _read_capped(self, response: httpx.Response, ref: str) -> tuple[bytes, bytes | None]:
+        """The body, and the body as the book compressed it when that was gzip."""
         cap = self.limits.max_response_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise ResponseTooLargeError(self.book, f"answer of {declared} bytes exceeds the {cap}-byte cap", ref=ref)
+        if response.headers.get("content-encoding", "").strip().lower() == "gzip":
+            return await self._read_gzip(response, ref, cap)
         chunks, size = [], 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > cap:
                 raise ResponseTooLargeError(self.book, f"answer exceeds the {cap}-byte cap", ref=ref)
             chunks.append(chunk)
-        return b"".join(chunks)
+        return b"".join(chunks), None
+
+    async def _read_gzip(self, response: httpx.Response, ref: str, cap: int) -> tuple[bytes, bytes]:
+        """Inflate a gzip body ourselves (what httpx would do), keeping the compressed bytes too."""
+        inflate = zlib.decompressobj(wbits=31)
+        packed: list[bytes] = []
+        chunks, size, more = [], 0, False
+        try:
+            async for chunk in response.aiter_raw():
+                packed.append(chunk)
+                if inflate.eof:  # a second member follows: rare, inflated whole below
+                    more = True
+                    continue
+                data = inflate.decompress(chunk)
+                size += len(data)
+                if size > cap:
+                    raise ResponseTooLargeError(self.book, f"answer exceeds the {cap}-byte cap", ref=ref)
+                chunks.append(data)
+            if not inflate.eof:
+                raise _Retryable("truncated answer (its gzip stream ends early)")
+            gzipped = b"".join(packed)
+            if more or inflate.unused_data:
+                body = gzip.decompress(gzipped)
+                if len(body) > cap:
+                    raise ResponseTooLargeError(self.book, f"answer exceeds the {cap}-byte cap", ref=ref)
+                return body, gzipped
+        except (zlib.error, gzip.BadGzipFile, EOFError) as exc:
+            raise _Retryable(f"broken answer (its gzip stream does not inflate: {exc})") from exc
+        return b"".join(chunks), gzipped
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")

@@ -80,8 +80,8 @@ class _Record(msgspec.Struct, gc=False):
 _RECORD = msgspec.json.Decoder(_Record)
 
 
-def _line(response: RawResponse) -> bytes:
-    """The answer as one line: its body kept verbatim when it is JSON on one line."""
+def _line_parts(response: RawResponse) -> tuple[bytes, bool]:
+    """The answer as one line, and whether the line is ``head + body + b"}\n"`` with the body verbatim."""
     head = {
         "endpoint": response.endpoint,
         "ref": response.ref,
@@ -96,12 +96,20 @@ def _line(response: RawResponse) -> bytes:
     # Verbatim only when the line stays one line and the body is exactly what JSON parsing returns.
     # The syntax is known already for an answer the HTTP layer accepted: it is not checked twice.
     if b"\n" not in body and b"\r" not in body and body.strip() == body and response.is_json():
-        return orjson.dumps({**head, "encoding": "json"})[:-1] + b',"body":' + body + b"}\n"
+        return orjson.dumps({**head, "encoding": "json"})[:-1] + b',"body":', True
     try:
         text, encoding = body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, encoding = base64.b64encode(body).decode("ascii"), "base64"
-    return orjson.dumps({**head, "encoding": encoding, "body": text}) + b"\n"
+    return orjson.dumps({**head, "encoding": encoding, "body": text}) + b"\n", False
+
+
+def _member(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=COMPRESS_LEVEL, mtime=0)
+
+
+_LINE_END = b"}\n"
+_LINE_END_MEMBER = _member(_LINE_END)
 
 
 def _response(book: Book, line: bytes) -> RawResponse:
@@ -182,12 +190,20 @@ class CaptureWriter:
         self._temporary = self.folder / f".{self.name}.partial"
         self._file = self._temporary.open("wb")
         self._hashed = _Hashed(self._file)
-        self._gzip = gzip.GzipFile(fileobj=self._hashed, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0)  # type: ignore[arg-type]
         self.responses = 0
         self.raw_bytes = 0
 
     def add(self, response: RawResponse) -> None:
-        self._gzip.write(_line(response))
+        """Append one answer as gzip members. A body the book sent gzip-compressed is written as the
+        book's own member, between two small ones for the line's head and end: the line reads the
+        same, and the body is never compressed a second time."""
+        head, verbatim = _line_parts(response)
+        if verbatim and response.gzipped is not None:
+            self._hashed.write(_member(head))
+            self._hashed.write(response.gzipped)
+            self._hashed.write(_LINE_END_MEMBER)
+        else:
+            self._hashed.write(_member(head + response.body + _LINE_END if verbatim else head))
         self.responses += 1
         self.raw_bytes += len(response.body)
 
@@ -202,7 +218,8 @@ class CaptureWriter:
         failures: dict[str, str] | None = None,
     ) -> CaptureManifest:
         """Close the capture, move it into place and list it in the manifest."""
-        self._gzip.close()
+        if not self.responses:
+            self._hashed.write(_member(b""))  # still a gzip file, for any tool that opens it
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -227,7 +244,6 @@ class CaptureWriter:
 
     def abandon(self) -> None:
         """Drop a capture that will not be finished (its step failed): no half capture is left behind."""
-        self._gzip.close()
         self._file.close()
         self._temporary.unlink(missing_ok=True)
 

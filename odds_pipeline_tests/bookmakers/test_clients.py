@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import http.server
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -166,6 +171,72 @@ def test_an_answer_still_malformed_after_the_retries_comes_with_its_body() -> No
     assert raised.value.response.body == b'{"D": {"O": '
     assert raised.value.response.attempts == FAST.max_attempts
     assert raised.value.response.rejected.startswith("MalformedResponseError")
+
+
+@contextmanager
+def answering_gzip(content: bytes) -> Iterator[str]:
+    """A server on loopback that answers every GET with ``content`` as a gzip-encoded 200."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-encoding", "gzip")
+            self.send_header("content-length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fetch_once(url: str, limits: ClientLimits = FAST):
+    async def go():
+        async with BookHttp(Book.BET9JA, url, {}, limits) as http:
+            return await http.request("GET", "/x", endpoint="event", ref="707")
+
+    return run(go())
+
+
+def test_a_gzip_answer_keeps_the_bytes_the_book_compressed(sandbox) -> None:
+    async def go():
+        async with client_for(Book.SPORTYBET, sandbox.url) as client:
+            return await fetch_palimpsest(client)
+
+    capture = run(go())
+    assert capture.events and all(answer.gzipped for answer in capture.events)
+    assert all(gzip.decompress(answer.gzipped) == answer.body for answer in capture.events)
+
+
+@pytest.mark.parametrize(
+    ("sent", "error"),
+    [
+        (lambda packed: packed[: len(packed) // 2], BookmakerUnavailableError),  # cut off mid-stream
+        (lambda packed: b"\x1f\x8b garbage, not deflate", BookmakerUnavailableError),
+        (lambda packed: gzip.compress(b"[" + b"0," * 2000 + b"0]"), ResponseTooLargeError),  # small, inflates big
+    ],
+)
+def test_a_broken_or_oversized_gzip_answer_is_a_typed_error(sent, error) -> None:
+    tiny = ClientLimits(**{**FAST.__dict__, "max_response_bytes": 1000})
+    content = sent(gzip.compress(b'{"ok": true, "pad": "' + b"x" * 500 + b'"}'))
+    with answering_gzip(content) as url, pytest.raises(error):
+        fetch_once(url, tiny)
+
+
+def test_a_gzip_answer_of_two_members_reads_whole() -> None:
+    packed = gzip.compress(b'{"D": [1, ') + gzip.compress(b"2]}")
+    with answering_gzip(packed) as url:
+        answer = fetch_once(url)
+    assert (answer.body, answer.gzipped) == (b'{"D": [1, 2]}', packed)
 
 
 @pytest.mark.parametrize("faulty_sandbox", ["sportybet.drift=1"], indirect=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +65,30 @@ def test_every_answer_comes_back_byte_for_byte(tmp_path: Path) -> None:
     assert latest == manifest
     assert list(read) == answers
     assert store.sha256_of(KEY, Book.SPORTYBET, manifest) == manifest.sha256
+
+
+def test_a_body_the_book_gzipped_is_landed_as_the_book_compressed_it(tmp_path: Path) -> None:
+    store = LandingStore(tmp_path)
+    gzipped = [gzip.compress(body, compresslevel=6, mtime=7) for body in BODIES]
+    answers = [
+        replace(_answer(i, body), gzipped=packed) for i, (body, packed) in enumerate(zip(BODIES, gzipped, strict=True))
+    ]
+    manifest = _land(store, answers)
+    landed = (store.folder(KEY, Book.SPORTYBET) / manifest.file).read_bytes()
+    # A JSON body on one line is the book's own member, byte for byte; the others are compressed
+    # with their line, as any body without a gzip of its own.
+    assert gzipped[0] in landed
+    assert all(packed not in landed for packed in gzipped[1:])
+    _, read = store.latest(KEY, Book.SPORTYBET)
+    assert [(r.ref, r.body, r.elapsed_ms) for r in read] == [(a.ref, a.body, a.elapsed_ms) for a in answers]
+    assert json.loads(gzip.decompress(landed).splitlines()[0])["body"]["data"]["odds"] == "1.85"
+
+
+def test_a_capture_of_no_answers_is_still_a_gzip_file(tmp_path: Path) -> None:
+    store = LandingStore(tmp_path)
+    manifest = _land(store, [])
+    assert gzip.decompress((store.folder(KEY, Book.SPORTYBET) / manifest.file).read_bytes()) == b""
+    assert list(store.latest(KEY, Book.SPORTYBET)[1]) == []
 
 
 def test_a_json_body_is_kept_as_it_is_in_the_line(tmp_path: Path) -> None:
