@@ -379,6 +379,34 @@ class CompetitorMarketOdds(MarketLineColumns, Base):
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("competitor_odds_snapshots.id", ondelete="CASCADE"))
 
 
+class CurrentLineColumns(MarketLineColumns):
+    """A line's latest state by capture time, gone lines included (``unavailable_at`` set, no
+    outcomes): what the next batch diffs against and what comparisons read, upserted each batch."""
+
+    # A digest of the offered state (``writers.state_hash``): change detection compares these, not
+    # the outcomes. 0 on a gone line; NULL where the row was carried over from the history by the
+    # migration, until a batch has compared it once.
+    state_hash: Mapped[int | None] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_batches.id", ondelete="SET NULL"))
+    captured_at: Mapped[datetime]  # the capture that recorded this state
+
+
+class MarketOddsCurrent(CurrentLineColumns, Base):
+    __tablename__ = "market_odds_current"
+    __table_args__ = (UniqueConstraint("event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),)
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+
+
+class CompetitorMarketOddsCurrent(CurrentLineColumns, Base):
+    __tablename__ = "competitor_market_odds_current"
+    __table_args__ = (
+        UniqueConstraint("competitor_event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
+    )
+
+    competitor_event_id: Mapped[int] = mapped_column(ForeignKey("competitor_events.id", ondelete="CASCADE"))
+
+
 # --- market mapping -------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ before it, so a re-run gives the same rows.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 import msgspec
 import orjson
-from sqlalchemy import Table, Text, cast, delete, func, select, tuple_, update
+from sqlalchemy import MetaData, Table, Text, cast, delete, exists, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -29,12 +30,14 @@ from odds_pipeline.markets.engine import MappedLine
 from odds_pipeline.storage.models import (
     CompetitorEvent,
     CompetitorMarketOdds,
+    CompetitorMarketOddsCurrent,
     CompetitorOddsSnapshot,
     CompetitorTournament,
     Event,
     EventBookmaker,
     EventScrapeStatus,
     MarketOdds,
+    MarketOddsCurrent,
     OddsSnapshot,
     ScrapeBatch,
     Tournament,
@@ -44,6 +47,7 @@ FOOTBALL = 1
 UNKNOWN_TOURNAMENT = "Discovered Events"
 
 LineKey = tuple[str, float | None]
+NAME_LENGTH = 255  # betpawa_market_name's
 
 
 def _upsert_returning(session: Session, model: Any, rows: list[dict], keys: list[str], update_cols: list[str]):
@@ -198,7 +202,7 @@ _HANDICAP_TYPES = {LineKind.ASIAN: HandicapType.ASIAN.value, LineKind.EUROPEAN: 
 
 def line_state(mapped: MappedLine, name: str, groups: tuple[str, ...]) -> LineState:
     return LineState(
-        name=name,
+        name=name[:NAME_LENGTH],  # as stored, so a state read back equals the one observed
         outcomes=tuple([(o.name, o.odds, not o.suspended) for o in mapped.outcomes]),
         handicap_type=_HANDICAP_TYPES.get(mapped.handicap_type),
         handicap_home=mapped.handicap_home,
@@ -211,18 +215,31 @@ def line_state(mapped: MappedLine, name: str, groups: tuple[str, ...]) -> LineSt
 class _SnapshotTables:
     snapshot: Any
     market: Any
-    owner: str  # the snapshot's event column
+    current: Any
+    owner: str  # the event column of the snapshot and current tables
 
 
-BETPAWA_TABLES = _SnapshotTables(OddsSnapshot, MarketOdds, "event_id")
-COMPETITOR_TABLES = _SnapshotTables(CompetitorOddsSnapshot, CompetitorMarketOdds, "competitor_event_id")
+BETPAWA_TABLES = _SnapshotTables(OddsSnapshot, MarketOdds, MarketOddsCurrent, "event_id")
+COMPETITOR_TABLES = _SnapshotTables(
+    CompetitorOddsSnapshot, CompetitorMarketOdds, CompetitorMarketOddsCurrent, "competitor_event_id"
+)
+
+
+def snapshot_tables(book: Book) -> _SnapshotTables:
+    return BETPAWA_TABLES if book is Book.BETPAWA else COMPETITOR_TABLES
 
 
 @dataclass
 class SnapshotWrite:
     snapshots: int = 0
     market_rows: int = 0
-    confirmed: int = 0  # events whose lines were all unchanged: only last_confirmed_at moved
+    confirmed: int = 0  # events whose lines were all unchanged: a snapshot with no market rows
+    repaired: int = 0  # later observations whose rows were rewritten around a late one
+    in_capture_order: bool = True  # False when the batch took its place among later observations
+
+
+State = dict[LineKey, LineState | None]  # None: the line is not offered (gone, or never there)
+LineRef = tuple[int, str, float | None]  # event id, market, line
 
 
 def store_snapshots(
@@ -234,51 +251,379 @@ def store_snapshots(
     observed: Mapping[int, Mapping[LineKey, LineState]],
     captured_at: datetime,
 ) -> SnapshotWrite:
-    """Write one batch's observations of a book, change-only; ``observed`` is keyed by event row id."""
-    tables = BETPAWA_TABLES if book is Book.BETPAWA else COMPETITOR_TABLES
+    """Write one batch's observations of a book, keyed by event row id.
+
+    Every observation is a snapshot row; its market rows hold only the lines that differ from the
+    event's previous observation by capture time. The current-state table holds each line's latest
+    state, so a batch newer than everything stored diffs against it alone, whatever the history's
+    length. A batch stored late, or stored again, takes its place by capture time instead: it diffs
+    against the history before it, and the next observation's rows are rewritten against it.
+    """
+    tables = snapshot_tables(book)
+    own = _own_snapshots(session, tables, book, bookmaker_id, batch)
+    if not own and not _observed_later(session, tables, list(observed), captured_at):
+        return _store_newest(session, tables, book, batch, run_id, bookmaker_id, observed, captured_at)
+    return _store_in_place(session, tables, book, batch, run_id, bookmaker_id, observed, captured_at, own)
+
+
+def _own_snapshots(
+    session: Session, tables: _SnapshotTables, book: Book, bookmaker_id: int, batch: ScrapeBatch
+) -> dict[int, int]:
+    """The book's snapshots already stored for this batch: event id → snapshot id."""
+    snapshot = tables.snapshot
+    owner = getattr(snapshot, tables.owner)
+    query = select(owner, snapshot.id).where(snapshot.batch_id == batch.id)
+    if book is Book.BETPAWA:
+        query = query.where(snapshot.bookmaker_id == bookmaker_id)
+    else:
+        query = query.join(CompetitorEvent, CompetitorEvent.id == owner).where(CompetitorEvent.source == book)
+    return dict(session.execute(query).all())
+
+
+def _observed_later(session: Session, tables: _SnapshotTables, owners: list[int], captured_at: datetime) -> bool:
+    if not owners:
+        return False
+    snapshot = tables.snapshot
+    owner = getattr(snapshot, tables.owner)
+    return bool(session.scalar(select(exists().where(owner.in_(owners), snapshot.captured_at > captured_at))))
+
+
+def state_hash(state: LineState) -> int:
+    """A digest of the line's state that is the same in every process (Python's own hash is not)."""
+    digest = hashlib.blake2b(_STATE_JSON.encode(state), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_STATE_JSON = msgspec.json.Encoder()
+GONE_HASH = 0  # the digest a gone line's current row carries: never compared
+
+
+def _store_newest(
+    session: Session,
+    tables: _SnapshotTables,
+    book: Book,
+    batch: ScrapeBatch,
+    run_id: int,
+    bookmaker_id: int,
+    observed: Mapping[int, Mapping[LineKey, LineState]],
+    captured_at: datetime,
+) -> SnapshotWrite:
+    """The usual batch: newer than every stored observation of its events, stored for the first time."""
+    before = _current_digests(session, tables, list(observed))
+    changed: dict[int, list[tuple[LineKey, LineState, int]]] = {}
+    unknown: list[tuple[LineRef, LineState, int]] = []  # carried over without a digest: compared in full
+    gone_keys: list[LineRef] = []
+    for event_id in sorted(observed):
+        now, previous = observed[event_id], before.get(event_id, {})
+        lines = changed[event_id] = []
+        for key, state in now.items():
+            digest = state_hash(state)
+            offered, stored = previous.get(key, (False, None))
+            if offered and stored is None:
+                unknown.append(((event_id, *key), state, digest))
+            elif not offered or stored != digest:
+                lines.append((key, state, digest))
+        gone_keys += [(event_id, *key) for key, (offered, _) in previous.items() if offered and key not in now]
+    full = _current_states(session, tables, gone_keys + [ref for ref, _, _ in unknown])
+    digests = []
+    for (event_id, *key), state, digest in unknown:
+        if full[(event_id, *key)] == state:
+            digests.append((event_id, *key, digest))
+        else:
+            changed[event_id].append((tuple(key), state, digest))
+    changes: dict[int, list[MarketRow]] = {}
+    current: list[tuple[Any, ...]] = []
+    for event_id, lines in changed.items():
+        lines.sort(key=lambda item: _key_order((item[0], None)))
+        rows = changes[event_id] = [_market_row(market_id, line, state, None) for (market_id, line), state, _ in lines]
+        current += [(event_id, *row, digest) for (_, _, digest), row in zip(lines, rows, strict=True)]
+    for event_id, market_id, line in sorted(gone_keys, key=lambda ref: (ref[0], *_key_order(((ref[1], ref[2]), None)))):
+        row = _market_row(market_id, line, full[(event_id, market_id, line)], captured_at)
+        changes.setdefault(event_id, []).append(row)
+        current.append((event_id, *row, GONE_HASH))
+    result = _write_observations(
+        session, tables, book, batch, run_id, bookmaker_id, list(observed), changes, captured_at
+    )
+    _upsert_current(session, tables, [(*row, batch.id, captured_at) for row in current])
+    _fill_digests(session, tables, digests)
+    return result
+
+
+def _store_in_place(
+    session: Session,
+    tables: _SnapshotTables,
+    book: Book,
+    batch: ScrapeBatch,
+    run_id: int,
+    bookmaker_id: int,
+    observed: Mapping[int, Mapping[LineKey, LineState]],
+    captured_at: datetime,
+    own: dict[int, int],
+) -> SnapshotWrite:
+    """A batch stored late or again: it replaces its own snapshots and takes its place by capture time."""
+    affected = sorted(set(observed) | set(own))
+    before = _history_states(session, tables, affected, before=captured_at, excluding=batch.id)
+    old = _snapshot_states(session, tables, list(own.values()))
+    following = _next_snapshots(session, tables, affected, captured_at, excluding=batch.id)
+    after = _snapshot_states(session, tables, [snapshot_id for snapshot_id, _ in following.values()])
+    if own:
+        session.execute(delete(tables.snapshot).where(tables.snapshot.id.in_(list(own.values()))))
+    changes = {event_id: _diff(before.get(event_id, {}), observed[event_id], captured_at) for event_id in observed}
+    result = _write_observations(
+        session, tables, book, batch, run_id, bookmaker_id, list(observed), changes, captured_at
+    )
+    result.in_capture_order = False
+    # The next observation of each event was stored as a difference from what came before this
+    # batch (or from this batch's earlier version): its rows now state what it saw against this one.
+    repairs: list[tuple[Any, ...]] = []
+    for event_id, (snapshot_id, next_at) in following.items():
+        prior = before.get(event_id, {})
+        stored_against = {**prior, **old.get(own.get(event_id, -1), {})}
+        seen_next = {**stored_against, **after.get(snapshot_id, {})}
+        base = observed.get(event_id, prior)
+        repairs += [(snapshot_id, *row) for row in _diff(base, seen_next, next_at)]
+    repaired = [snapshot_id for snapshot_id, _ in following.values()]
+    if repaired:
+        session.execute(delete(tables.market).where(tables.market.snapshot_id.in_(repaired)))
+        copy_rows(session, tables.market.__table__, MARKET_COLUMNS, repairs)
+    result.repaired = len(repaired)
+    _rebuild_current(session, tables, affected)
+    return result
+
+
+def _write_observations(
+    session: Session,
+    tables: _SnapshotTables,
+    book: Book,
+    batch: ScrapeBatch,
+    run_id: int,
+    bookmaker_id: int,
+    events: list[int],
+    changes: Mapping[int, list[MarketRow]],
+    captured_at: datetime,
+) -> SnapshotWrite:
+    """One snapshot per observed event, and the market rows of what changed."""
+    result = SnapshotWrite()
+    if not events:
+        return result
+    common: dict[str, Any] = {
+        "batch_id": batch.id,
+        "scrape_run_id": run_id,
+        "captured_at": captured_at,
+        "last_confirmed_at": captured_at,
+    }
+    if book is Book.BETPAWA:
+        common["bookmaker_id"] = bookmaker_id
+    values = [{tables.owner: event_id, **common} for event_id in sorted(events)]
+    # executemany with RETURNING: one statement compiled once, not a VALUES list of every event.
+    table = tables.snapshot.__table__
+    returning = insert(table).returning(table.c.id, table.c[tables.owner], sort_by_parameter_order=True)
+    created = session.connection().execute(returning, values).all()
+    rows = [(snapshot_id, *change) for snapshot_id, event_id in created for change in changes.get(event_id, ())]
+    copy_rows(session, tables.market.__table__, MARKET_COLUMNS, rows)
+    result.snapshots, result.market_rows = len(created), len(rows)
+    result.confirmed = sum(1 for event_id in events if not changes.get(event_id))
+    return result
+
+
+def _upsert_current(session: Session, tables: _SnapshotTables, rows: list[tuple[Any, ...]]) -> None:
+    """Upsert lines' latest states (rows: event id, then CURRENT_COLUMNS) through a temporary table."""
+    if not rows:
+        return
+    table = tables.current.__table__
+    columns = (tables.owner, *CURRENT_COLUMNS)
+    names = ", ".join(f'"{c}"' for c in columns)
+    session.execute(text(f'CREATE TEMPORARY TABLE incoming_current AS SELECT {names} FROM "{table.name}" WITH NO DATA'))
+    copy_rows(session, Table("incoming_current", MetaData()), columns, rows)
+    keys = f'"{tables.owner}", betpawa_market_id, line'
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in CURRENT_COLUMNS)
+    session.execute(
+        text(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM incoming_current '
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        )
+    )
+    session.execute(text("DROP TABLE incoming_current"))
+
+
+def _current_digests(
+    session: Session, tables: _SnapshotTables, owners: list[int]
+) -> dict[int, dict[LineKey, tuple[bool, int | None]]]:
+    """Per event: each line's (offered now, digest of its state); the digest is None where unknown."""
+    if not owners:
+        return {}
+    current = tables.current
+    owner = getattr(current, tables.owner)
+    rows = session.connection().execute(
+        select(
+            owner, current.betpawa_market_id, current.line, current.unavailable_at.is_(None), current.state_hash
+        ).where(owner.in_(owners))
+    )
+    found: dict[int, dict[LineKey, tuple[bool, int | None]]] = {}
+    for event_id, market_id, line, offered, digest in rows:
+        found.setdefault(event_id, {})[(market_id, line)] = (offered, digest)
+    return found
+
+
+def _fill_digests(session: Session, tables: _SnapshotTables, digests: list[tuple[Any, ...]]) -> None:
+    """Record the digests of carried-over lines found unchanged, so they are compared in full only once."""
+    if not digests:
+        return
+    owner = tables.owner
+    name = tables.current.__table__.name
+    columns = (owner, "betpawa_market_id", "line", "state_hash")
+    session.execute(
+        text(f'CREATE TEMPORARY TABLE incoming_digests AS SELECT {", ".join(columns)} FROM "{name}" WITH NO DATA')
+    )
+    copy_rows(session, Table("incoming_digests", MetaData()), columns, digests)
+    session.execute(
+        text(
+            f'UPDATE "{name}" AS c SET state_hash = d.state_hash FROM incoming_digests AS d '
+            f"WHERE c.{owner} = d.{owner} AND c.betpawa_market_id = d.betpawa_market_id "
+            "AND c.line IS NOT DISTINCT FROM d.line"
+        )
+    )
+    session.execute(text("DROP TABLE incoming_digests"))
+
+
+def _current_states(session: Session, tables: _SnapshotTables, keys: list[LineRef]) -> dict[LineRef, LineState]:
+    """The full current state of the given lines (those that are gone this batch: few)."""
+    if not keys:
+        return {}
+    current = tables.current
+    owner = getattr(current, tables.owner)
+    events = sorted({event_id for event_id, _, _ in keys})
+    wanted = set(keys)
+    rows = session.connection().execute(
+        select(owner, current.betpawa_market_id, current.line, *_state_columns(current)).where(owner.in_(events))
+    )
+    return {
+        (event_id, market_id, line): _state_of(*state)
+        for event_id, market_id, line, *state in rows
+        if (event_id, market_id, line) in wanted
+    }
+
+
+def _state_columns(table: Any) -> list[Any]:
+    # Outcomes and groups as text for orjson: the driver's stdlib JSON decoding costs more than the query.
+    return [
+        table.betpawa_market_name,
+        cast(table.outcomes, Text),
+        cast(table.handicap_type, Text),
+        table.handicap_home,
+        table.handicap_away,
+        cast(table.market_groups, Text),
+    ]
+
+
+def _state_of(name: str, outcomes: str, h_type: str | None, h_home: Any, h_away: Any, groups: str | None) -> LineState:
+    return LineState(
+        name=name,
+        outcomes=tuple((o["name"], o["odds"], o["is_active"]) for o in orjson.loads(outcomes)),
+        handicap_type=h_type,
+        handicap_home=h_home,
+        handicap_away=h_away,
+        groups=tuple(orjson.loads(groups) or ()) if groups else (),
+    )
+
+
+def _history_states(
+    session: Session,
+    tables: _SnapshotTables,
+    owners: list[int],
+    *,
+    before: datetime | None = None,
+    excluding: int | None = None,
+) -> dict[int, State]:
+    """Per event: each line's latest state in the history (before a time, leaving out one batch)."""
+    found: dict[int, State] = {}
+    for event_id, market_id, line, state, gone_at, _, _ in _latest_rows(session, tables, owners, before, excluding):
+        found.setdefault(event_id, {})[(market_id, line)] = None if gone_at is not None else state
+    return found
+
+
+def _latest_rows(
+    session: Session, tables: _SnapshotTables, owners: list[int], before: datetime | None, excluding: int | None
+) -> list[tuple[int, str, float | None, LineState, datetime | None, int | None, datetime]]:
+    """The latest history row of each line: (event, market, line, state, gone at, batch, captured at)."""
+    if not owners:
+        return []
     snapshot, market = tables.snapshot, tables.market
     owner = getattr(snapshot, tables.owner)
-    # A re-run replaces the book's whole part of the batch, events it did not observe this time included.
-    if book is Book.BETPAWA:
-        own = [snapshot.batch_id == batch.id, snapshot.bookmaker_id == bookmaker_id]
-    else:
-        own = [
-            snapshot.batch_id == batch.id,
-            owner.in_(select(CompetitorEvent.id).where(CompetitorEvent.source == book)),
-        ]
-    session.execute(delete(snapshot).where(*own))
-    previous = _previous_state(session, tables, book, bookmaker_id, batch, list(observed))
-    result = SnapshotWrite()
-    changed: dict[int, list[dict[str, Any]]] = {}
-    touched: list[int] = []
-    for event_id in sorted(observed):
-        before, latest_snapshot = previous.get(event_id, ({}, None))
-        changes = _diff(before, observed[event_id], captured_at)
-        if changes:
-            changed[event_id] = changes
-        elif latest_snapshot is not None:
-            touched.append(latest_snapshot)
-    if changed:
-        common = {"batch_id": batch.id, "scrape_run_id": run_id, "captured_at": captured_at}
-        common["last_confirmed_at"] = captured_at
-        if book is Book.BETPAWA:
-            common["bookmaker_id"] = bookmaker_id
-        values = [{tables.owner: event_id, **common} for event_id in changed]
-        # executemany with RETURNING: one statement compiled once, not a VALUES list of every event.
-        table = snapshot.__table__
-        returning = insert(table).returning(table.c.id, table.c[tables.owner], sort_by_parameter_order=True)
-        created = session.connection().execute(returning, values).all()
-        rows = [(snapshot_id, *change) for snapshot_id, event_id in created for change in changed[event_id]]
-        copy_rows(session, market.__table__, MARKET_COLUMNS, rows)
-        result.snapshots, result.market_rows = len(created), len(rows)
-    if touched:
-        session.execute(
-            update(snapshot)
-            .where(snapshot.id.in_(touched))
-            .values(last_confirmed_at=func.greatest(snapshot.last_confirmed_at, captured_at))
+    where = [owner.in_(owners)]
+    if before is not None:
+        where.append(snapshot.captured_at < before)
+    if excluding is not None:
+        where.append(snapshot.batch_id.is_distinct_from(excluding))
+    rows = session.connection().execute(
+        select(
+            owner,
+            market.betpawa_market_id,
+            market.line,
+            *_state_columns(market),
+            market.unavailable_at,
+            snapshot.batch_id,
+            snapshot.captured_at,
         )
-        result.confirmed = len(touched)
-    return result
+        .join(snapshot, snapshot.id == market.snapshot_id)
+        .where(*where)
+        .ext(distinct_on(owner, market.betpawa_market_id, market.line))
+        .order_by(owner, market.betpawa_market_id, market.line, snapshot.captured_at.desc())
+    )
+    return [
+        (event_id, market_id, line, _state_of(*state), gone_at, batch_id, at)
+        for event_id, market_id, line, *state, gone_at, batch_id, at in rows
+    ]
+
+
+def _snapshot_states(session: Session, tables: _SnapshotTables, snapshot_ids: list[int]) -> dict[int, State]:
+    """The lines each snapshot recorded: the state it changed them to (None: gone)."""
+    if not snapshot_ids:
+        return {}
+    market = tables.market
+    rows = session.connection().execute(
+        select(
+            market.snapshot_id, market.betpawa_market_id, market.line, *_state_columns(market), market.unavailable_at
+        ).where(market.snapshot_id.in_(snapshot_ids))
+    )
+    found: dict[int, State] = {}
+    for snapshot_id, market_id, line, *state, gone in rows:
+        found.setdefault(snapshot_id, {})[(market_id, line)] = None if gone is not None else _state_of(*state)
+    return found
+
+
+def _next_snapshots(
+    session: Session, tables: _SnapshotTables, owners: list[int], after: datetime, excluding: int
+) -> dict[int, tuple[int, datetime]]:
+    """Per event: its first observation after a time (leaving out one batch), as (snapshot id, captured at)."""
+    if not owners:
+        return {}
+    snapshot = tables.snapshot
+    owner = getattr(snapshot, tables.owner)
+    rows = session.execute(
+        select(owner, snapshot.id, snapshot.captured_at)
+        .where(owner.in_(owners), snapshot.captured_at > after, snapshot.batch_id.is_distinct_from(excluding))
+        .ext(distinct_on(owner))
+        .order_by(owner, snapshot.captured_at)
+    )
+    return {event_id: (snapshot_id, at) for event_id, snapshot_id, at in rows}
+
+
+def _rebuild_current(session: Session, tables: _SnapshotTables, owners: list[int]) -> None:
+    """Each line's current state, for these events, from the whole history."""
+    current = tables.current
+    session.execute(delete(current).where(getattr(current, tables.owner).in_(owners)))
+    rows = [
+        (
+            event_id,
+            *_market_row(market_id, line, state, gone_at),
+            GONE_HASH if gone_at else state_hash(state),
+            batch_id,
+            at,
+        )
+        for event_id, market_id, line, state, gone_at, batch_id, at in _latest_rows(session, tables, owners, None, None)
+    ]
+    _upsert_current(session, tables, rows)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -331,17 +676,20 @@ MARKET_COLUMNS = (
     "market_groups",
     "unavailable_at",
 )
+CURRENT_COLUMNS = (*MARKET_COLUMNS[1:], "state_hash", "batch_id", "captured_at")
 
 
 def _diff(
-    before: Mapping[LineKey, LineState | None], now: Mapping[LineKey, LineState], at: datetime
+    before: Mapping[LineKey, LineState | None], now: Mapping[LineKey, LineState | None], at: datetime
 ) -> list[MarketRow]:
+    """The rows that take a line from ``before`` to ``now``: new or changed states, and lines offered
+    before and not now (gone at ``at``). None and a missing key both mean "not offered"."""
     changes = []
     for (market_id, line), state in sorted(now.items(), key=_key_order):
-        if before.get((market_id, line)) != state:
+        if state is not None and before.get((market_id, line)) != state:
             changes.append(_market_row(market_id, line, state, None))
     for (market_id, line), state in sorted(before.items(), key=_key_order):
-        if state is not None and (market_id, line) not in now:  # offered before, gone now
+        if state is not None and now.get((market_id, line)) is None:
             changes.append(_market_row(market_id, line, state, at))
     return changes
 
@@ -355,7 +703,7 @@ def _market_row(market_id: str, line: float | None, state: LineState, gone_at: d
     """A market row; one with ``gone_at`` records the line's disappearance, with no outcomes."""
     return (
         market_id,
-        state.name[:255],
+        state.name,
         line,
         state.handicap_type,
         state.handicap_home,
@@ -364,64 +712,3 @@ def _market_row(market_id: str, line: float | None, state: LineState, gone_at: d
         list(state.groups) or None,
         gone_at,
     )
-
-
-def _previous_state(
-    session: Session, tables: _SnapshotTables, book: Book, bookmaker_id: int, batch: ScrapeBatch, owners: list[int]
-) -> dict[int, tuple[dict[LineKey, LineState | None], int | None]]:
-    """Per event: each line's latest stored state before this batch (None = gone), and the latest snapshot."""
-    if not owners:
-        return {}
-    snapshot, market = tables.snapshot, tables.market
-    owner = getattr(snapshot, tables.owner)
-    earlier = [owner.in_(owners), ScrapeBatch.window_start < batch.window_start]
-    if book is Book.BETPAWA:
-        earlier.append(snapshot.bookmaker_id == bookmaker_id)
-    # Read through the connection, outcomes as text for orjson: the ORM's row loading and the
-    # driver's stdlib JSON decoding cost more than the query on 100k+ lines.
-    lines = (
-        session.connection()
-        .execute(
-            select(
-                owner,
-                market.betpawa_market_id,
-                market.line,
-                market.betpawa_market_name,
-                cast(market.outcomes, Text),
-                cast(market.handicap_type, Text),
-                market.handicap_home,
-                market.handicap_away,
-                cast(market.market_groups, Text),
-                market.unavailable_at,
-            )
-            .join(snapshot, snapshot.id == market.snapshot_id)
-            .join(ScrapeBatch, ScrapeBatch.id == snapshot.batch_id)
-            .where(*earlier)
-            .ext(distinct_on(owner, market.betpawa_market_id, market.line))
-            .order_by(owner, market.betpawa_market_id, market.line, snapshot.captured_at.desc())
-        )
-        .all()
-    )
-    latest = session.execute(
-        select(owner, snapshot.id)
-        .join(ScrapeBatch, ScrapeBatch.id == snapshot.batch_id)
-        .where(*earlier)
-        .ext(distinct_on(owner))
-        .order_by(owner, snapshot.captured_at.desc())
-    ).all()
-    state: dict[int, tuple[dict[LineKey, LineState | None], int | None]] = {
-        event_id: ({}, snapshot_id) for event_id, snapshot_id in latest
-    }
-    for event_id, market_id, line, name, outcomes, h_type, h_home, h_away, groups, gone in lines:
-        stored = None
-        if gone is None:
-            stored = LineState(
-                name=name,
-                outcomes=tuple((o["name"], o["odds"], o["is_active"]) for o in orjson.loads(outcomes)),
-                handicap_type=h_type,
-                handicap_home=h_home,
-                handicap_away=h_away,
-                groups=tuple(orjson.loads(groups) or ()) if groups else (),
-            )
-        state.setdefault(event_id, ({}, None))[0][(market_id, line)] = stored
-    return state
