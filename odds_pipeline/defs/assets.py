@@ -19,7 +19,7 @@ from odds_pipeline.defs import checks
 from odds_pipeline.domain import COMPETITORS, BatchTrigger, Book
 from odds_pipeline.markets.engine import MarketMapper
 from odds_pipeline.markets.overrides import active_catalogue
-from odds_pipeline.storage import batches
+from odds_pipeline.storage import batches, reports
 
 OWNERS = ["team:odds-data"]
 # The run tag that tells Dagster's run retries whether a step failure is worth another run.
@@ -262,6 +262,8 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
             run = batches.run_for(session, scrape_batch, book)
             odds = steps.store_odds(session, scrape_batch, parsed, run.id)
             status = batches.settle_batch(session, scrape_batch)
+        with resources.database.session() as session:
+            live = reports.live_state(session, batches.batch_for(session, key), book)
         phases.done("odds")
         context.log.info(
             f"{book.display_name}: {odds.events} events, {odds.snapshots} snapshots, {odds.market_rows} market rows, "
@@ -271,10 +273,11 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
             "dagster/row_count": odds.market_rows,
             "snapshots": odds.snapshots,
             "unchanged_events": odds.confirmed,
-            # The state this batch observed, beside the changes it wrote: a quiet batch writes few
-            # rows yet still sees every event and line, and the plots should say so.
+            # The state the batch leaves, beside the changes it wrote: a quiet batch writes few
+            # rows yet the book still offers every line, and the plots should say so.
             "events_observed": odds.events,
             "lines_observed": odds.mapped_lines,
+            **live.figures(),
             "batch_status": status.value,
         }
         if book is not Book.BETPAWA:
@@ -282,7 +285,7 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         yield dg.MaterializeResult(asset_key=odds_key, metadata=metadata)
         with resources.database.session() as session:
             scrape_batch = batches.batch_for(session, key)
-            yield from checks.odds_results(session, scrape_batch, book, odds, resources.policy)
+            yield from checks.odds_results(session, scrape_batch, book, odds, live, resources.policy)
         phases.done("odds checks")
         context.log.info(f"{book.display_name}: {phases}")
 

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, cast, column, func, or_, select, text
+import orjson
+from sqlalchemy import Float, Text, cast, column, func, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -21,10 +22,12 @@ from odds_pipeline.storage import queries
 from odds_pipeline.storage.models import (
     CompetitorEvent,
     CompetitorMarketOdds,
+    CompetitorMarketOddsCurrent,
     CompetitorOddsSnapshot,
     Event,
     EventScrapeStatus,
     MarketOdds,
+    MarketOddsCurrent,
     OddsSnapshot,
     ScrapeBatch,
 )
@@ -87,34 +90,60 @@ def events_without_snapshot(session: Session, batch: ScrapeBatch, book: Book) ->
     return session.scalar(select(func.count()).select_from(owners.where(owner_id.not_in(covered)).subquery()))
 
 
-def impossible_prices(session: Session, batch: ScrapeBatch, book: Book) -> int:
-    """Prices at or below 1.0 among the market rows the batch wrote for ``book``."""
-    market, snapshot = _snapshot_tables(book)
-    outcome = func.jsonb_array_elements(market.outcomes).table_valued(column("value", JSONB)).alias("outcome")
-    query = (
-        select(func.count())
-        .select_from(market)
-        .join(snapshot, snapshot.id == market.snapshot_id)
+def _current_tables(book: Book) -> tuple[Any, Any, Any]:
+    """(current-state table, its event column, the snapshot table's event column) of ``book``."""
+    if book is Book.BETPAWA:
+        return MarketOddsCurrent, MarketOddsCurrent.event_id, OddsSnapshot.event_id
+    return (
+        CompetitorMarketOddsCurrent,
+        CompetitorMarketOddsCurrent.competitor_event_id,
+        CompetitorOddsSnapshot.competitor_event_id,
+    )
+
+
+def _live_lines(book: Book, batch: ScrapeBatch, *columns: Any) -> Any:
+    """The lines offered now on the events ``book`` was observed on in ``batch``, from the current state."""
+    current, owner, observed_owner = _current_tables(book)
+    _, snapshot = _snapshot_tables(book)
+    observed = _of_book(select(observed_owner).where(snapshot.batch_id == batch.id), snapshot, book)
+    return select(*columns).select_from(current).where(owner.in_(observed), current.unavailable_at.is_(None))
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a book offers after a batch, on the events the batch saw: the state, not the changes."""
+
+    events: int
+    lines: int
+    impossible_prices: int  # prices at or below 1.0
+    median_margin: float | None  # of complete, active 1X2 and Over/Under lines
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "events_live": self.events,
+            "lines_live": self.lines,
+            "median_margin": -1.0 if self.median_margin is None else round(self.median_margin, 4),
+        }
+
+
+def live_state(session: Session, batch: ScrapeBatch, book: Book) -> LiveState:
+    current, owner, _ = _current_tables(book)
+    events, lines = session.execute(_live_lines(book, batch, func.count(func.distinct(owner)), func.count())).one()
+    outcome = func.jsonb_array_elements(current.outcomes).table_valued(column("value", JSONB)).alias("outcome")
+    impossible = session.scalar(
+        _live_lines(book, batch, func.count())
         .join(outcome, text("true"))
-        .where(snapshot.batch_id == batch.id, cast(outcome.c.value["odds"].astext, Float) <= 1.0)
+        .where(cast(outcome.c.value["odds"].astext, Float) <= 1.0)
     )
-    return session.scalar(_of_book(query, snapshot, book))
-
-
-def median_margin(session: Session, batch: ScrapeBatch, book: Book) -> float | None:
-    """Median margin of ``book``'s complete, active 1X2 and Over/Under lines written by the batch."""
-    market, snapshot = _snapshot_tables(book)
-    query = (
-        select(market.outcomes)
-        .join(snapshot, snapshot.id == market.snapshot_id)
-        .where(snapshot.batch_id == batch.id, market.betpawa_market_id.in_(MARGIN_MARKETS))
+    rows = session.execute(
+        _live_lines(book, batch, cast(current.outcomes, Text)).where(current.betpawa_market_id.in_(MARGIN_MARKETS))
     )
-    found = [
-        margins.margin([o["odds"] for o in outcomes])
-        for (outcomes,) in session.execute(_of_book(query, snapshot, book))
-        if outcomes and len(outcomes) >= 2 and all(o["is_active"] for o in outcomes)
-    ]
-    return statistics.median(found) if found else None
+    found = []
+    for (text_outcomes,) in rows:
+        outcomes = orjson.loads(text_outcomes)
+        if len(outcomes) >= 2 and all(o["is_active"] and o["odds"] for o in outcomes):
+            found.append(margins.margin([o["odds"] for o in outcomes]))
+    return LiveState(events, lines, impossible, statistics.median(found) if found else None)
 
 
 @dataclass
