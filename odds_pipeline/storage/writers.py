@@ -332,19 +332,24 @@ def _store_newest(
         else:
             changed[event_id].append((tuple(key), state, digest))
     changes: dict[int, list[MarketRow]] = {}
-    current: list[tuple[Any, ...]] = []
+    # Lines the current state has never held are inserted; the others are updated in place.
+    inserted: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
     for event_id, lines in changed.items():
         lines.sort(key=lambda item: _key_order((item[0], None)))
         rows = changes[event_id] = [_market_row(market_id, line, state, None) for (market_id, line), state, _ in lines]
-        current += [(event_id, *row, digest) for (_, _, digest), row in zip(lines, rows, strict=True)]
+        known = before.get(event_id, {})
+        for (key, _, digest), row in zip(lines, rows, strict=True):
+            (updated if key in known else inserted).append((event_id, *row, digest, batch.id, captured_at))
     for event_id, market_id, line in sorted(gone_keys, key=lambda ref: (ref[0], *_key_order(((ref[1], ref[2]), None)))):
         row = _market_row(market_id, line, full[(event_id, market_id, line)], captured_at)
         changes.setdefault(event_id, []).append(row)
-        current.append((event_id, *row, GONE_HASH))
+        updated.append((event_id, *row, GONE_HASH, batch.id, captured_at))
     result = _write_observations(
         session, tables, book, batch, run_id, bookmaker_id, list(observed), changes, captured_at
     )
-    _upsert_current(session, tables, [(*row, batch.id, captured_at) for row in current])
+    copy_rows(session, tables.current.__table__, (tables.owner, *CURRENT_COLUMNS), inserted)
+    _upsert_current(session, tables, updated)
     _fill_digests(session, tables, digests)
     return result
 
@@ -593,20 +598,48 @@ def _snapshot_states(session: Session, tables: _SnapshotTables, snapshot_ids: li
 
 
 def _next_snapshots(
-    session: Session, tables: _SnapshotTables, owners: list[int], after: datetime, excluding: int
+    session: Session,
+    tables: _SnapshotTables,
+    owners: list[int],
+    after: datetime,
+    excluding: int | None = None,
+    *,
+    inclusive: bool = False,
 ) -> dict[int, tuple[int, datetime]]:
-    """Per event: its first observation after a time (leaving out one batch), as (snapshot id, captured at)."""
+    """Per event: its first observation after a time (or at it, ``inclusive``), leaving out one batch,
+    as (snapshot id, captured at)."""
     if not owners:
         return {}
     snapshot = tables.snapshot
     owner = getattr(snapshot, tables.owner)
+    where = [owner.in_(owners), snapshot.captured_at >= after if inclusive else snapshot.captured_at > after]
+    if excluding is not None:
+        where.append(snapshot.batch_id.is_distinct_from(excluding))
     rows = session.execute(
         select(owner, snapshot.id, snapshot.captured_at)
-        .where(owner.in_(owners), snapshot.captured_at > after, snapshot.batch_id.is_distinct_from(excluding))
+        .where(*where)
         .ext(distinct_on(owner))
         .order_by(owner, snapshot.captured_at)
     )
     return {event_id: (snapshot_id, at) for event_id, snapshot_id, at in rows}
+
+
+def fold_history(session: Session, tables: _SnapshotTables, owners: list[int], cutoff: datetime) -> int:
+    """Make each event's first observation at or after ``cutoff`` state every line it offered, so the
+    observations before the cutoff can be deleted without changing any later state. Returns the
+    observations rewritten."""
+    before = _history_states(session, tables, owners, before=cutoff)
+    following = _next_snapshots(session, tables, owners, cutoff, inclusive=True)
+    after = _snapshot_states(session, tables, [snapshot_id for snapshot_id, _ in following.values()])
+    rows: list[tuple[Any, ...]] = []
+    for event_id, (snapshot_id, at) in following.items():
+        seen = {**before.get(event_id, {}), **after.get(snapshot_id, {})}
+        rows += [(snapshot_id, *row) for row in _diff({}, seen, at)]
+    rewritten = [snapshot_id for snapshot_id, _ in following.values()]
+    if rewritten:
+        session.execute(delete(tables.market).where(tables.market.snapshot_id.in_(rewritten)))
+        copy_rows(session, tables.market.__table__, MARKET_COLUMNS, rows)
+    return len(rewritten)
 
 
 def _rebuild_current(session: Session, tables: _SnapshotTables, owners: list[int]) -> None:
