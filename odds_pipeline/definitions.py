@@ -17,6 +17,7 @@ from odds_pipeline.defs.automation import (
 )
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
+from odds_pipeline.defs.retention import retention_job, retention_schedule
 from odds_pipeline.settings import Settings
 
 # Partitioned asset checks are "preview" in 1.13; they are what per-batch checks need.
@@ -30,8 +31,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     watched = [spec.key for asset in assets for spec in asset.specs if spec.freshness_policy is not None]
     return dg.Definitions(
         assets=assets,
-        jobs=[job],
-        schedules=[batch_schedule(job)],
+        jobs=[job, retention_job],
+        schedules=[batch_schedule(job), retention_schedule],
         sensors=[
             missed_batches_sensor(partitions, job),
             batch_failure_sensor(partitions),

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     missed_lookback: int = Field(8, description="How many recent windows the missed-batch sensor looks over.")
     min_match_rate: float = Field(0.5, description="Each competitor's share of events linked to BetPawa's.")
     min_coverage: float = Field(0.35, description="Each competitor's share of market lines mapped.")
+    retention_history_days: int = Field(
+        30, ge=1, description="Odds history older than this is deleted, folded into the next observation."
+    )
+    retention_events_days: int = Field(30, ge=1, description="Events that kicked off longer ago are deleted whole.")
+    retention_captures_days: int = Field(14, ge=1, description="Raw captures of batches older than this are deleted.")
+    retention_dagster_days: int = Field(
+        14, ge=1, description="Dagster runs (with their event logs) and schedule and sensor ticks older than this."
+    )
     alert_url: str | None = Field(
         None, description="A webhook POSTed a JSON alert on each failed batch and each asset that goes stale."
     )

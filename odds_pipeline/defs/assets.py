@@ -173,9 +173,16 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         if late and not existing:
             # Certain to fail again: neither this step nor the run is worth a retry.
             context.instance.add_run_tags(context.run.run_id, {RETRY_ON_FAILURE_TAG: "false"})
+            pruned = store.pruned(key)
+            why = (
+                f"its raw captures were deleted by retention on {pruned['pruned_at'][:10]} (captures are kept "
+                f"{pruned['horizon_days']} days)"
+                if pruned
+                else f"{book.display_name} has no raw capture of it"
+            )
             raise dg.Failure(
                 description=f"Batch {key} ended {age_minutes:.0f} minutes ago, past the late window of "
-                f"{policy.late_window_minutes} minutes, and {book.display_name} has no raw capture of it. "
+                f"{policy.late_window_minutes} minutes, and {why}. "
                 "Bookmakers serve live odds only: the odds of the past cannot be fetched again.",
                 allow_retries=False,
             )

@@ -90,6 +90,15 @@ class BatchPolicyResource(dg.ConfigurableResource):
     min_coverage: float = Field(description="Each competitor's share of market lines mapped, at least.")
 
 
+class RetentionResource(dg.ConfigurableResource):
+    """How long each kind of data is kept; the daily retention job deletes what is older."""
+
+    history_days: int = Field(description="Odds history older than this is deleted, folded into the next observation.")
+    events_days: int = Field(description="Events that kicked off longer ago than this are deleted whole.")
+    captures_days: int = Field(description="Raw captures of batches older than this are deleted.")
+    dagster_days: int = Field(description="Dagster runs, their event logs and schedule/sensor ticks older than this.")
+
+
 class AlertResource(dg.ConfigurableResource):
     """Where alerts go: failed batches and assets that went stale. Empty: alerts are only logged."""
 
@@ -129,6 +138,12 @@ def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableReso
         ),
         "landing": LandingResource(root=str(settings.landing_dir)),
         "alerts": AlertResource(url=_configured(settings, "alert_url", prefix)),
+        "retention": RetentionResource(
+            **{
+                name: _configured(settings, f"retention_{name}", prefix)
+                for name in ("history_days", "events_days", "captures_days", "dagster_days")
+            }
+        ),
         "policy": BatchPolicyResource(
             **{
                 name: _configured(settings, name, prefix)

@@ -32,6 +32,7 @@ from odds_pipeline.domain import Book
 # Fast and still about 6:1 on the books' JSON; the capture is written while the answers arrive.
 COMPRESS_LEVEL = 1
 MANIFEST = "manifest.json"
+PRUNED = "PRUNED.json"  # retention's note in a batch's folder whose captures it deleted
 
 
 class CaptureMissingError(LookupError):
@@ -269,6 +270,33 @@ class LandingStore:
         manifest_path = self.folder(partition_key, book) / MANIFEST
         manifest_path.with_suffix(".tmp").write_text(json.dumps({"captures": captures}, indent=1))
         os.replace(manifest_path.with_suffix(".tmp"), manifest_path)
+
+    def pruned(self, partition_key: str) -> dict[str, Any] | None:
+        """The note retention left where a batch's captures were, if it deleted them."""
+        note = self.root / _safe_key(partition_key) / PRUNED
+        return json.loads(note.read_text()) if note.exists() else None
+
+    def prune(self, started_before: datetime, horizon_days: int) -> tuple[int, int]:
+        """Delete the captures of every batch that started before the cutoff, leaving a note of it in
+        the batch's folder; returns (files, bytes) deleted."""
+        files = size = 0
+        for folder in sorted(self.root.iterdir()) if self.root.exists() else []:
+            try:
+                started = datetime.strptime(folder.name, "%Y-%m-%d-%H%M").replace(tzinfo=UTC)
+            except ValueError:
+                continue  # not a batch's folder
+            kept = [path for path in folder.rglob("*") if path.is_file() and path.name != PRUNED]
+            if started >= started_before or not kept:
+                continue
+            gone = sum(path.stat().st_size for path in kept)
+            for path in kept:
+                path.unlink()
+            for book_folder in (path for path in folder.iterdir() if path.is_dir()):
+                book_folder.rmdir()
+            note = {"pruned_at": datetime.now(UTC).isoformat(), "horizon_days": horizon_days, "files": len(kept)}
+            (folder / PRUNED).write_text(json.dumps({**note, "bytes": gone}))
+            files, size = files + len(kept), size + gone
+        return files, size
 
     def sha256_of(self, partition_key: str, book: Book, manifest: CaptureManifest) -> str | None:
         """The sha256 of the capture's file as it is on disk now; None when the file is gone."""
