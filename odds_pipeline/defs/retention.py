@@ -51,8 +51,10 @@ def apply_retention(context: dg.OpExecutionContext) -> dg.Output:
     files, size = context.resources.landing.store().prune(now - timedelta(days=days), days)
     deleted.add("raw captures (files)", files, size)
     prune_dagster(context.instance, now - timedelta(days=horizons.dagster_days), context.run_id, deleted)
-    report = deleted.to_json()
-    context.log.info(f"Retention deleted {report['total_rows']} rows and {report['total_bytes']} bytes: {report}")
+    parts = [f"{what} {rows:,}" for what, rows in sorted(deleted.rows.items()) if rows]
+    total_mb = sum(deleted.bytes.values()) / 1e6
+    what = ", ".join(parts) or "nothing was old enough"
+    context.log.info(f"Retention deleted {sum(deleted.rows.values()):,} rows ({total_mb:.1f} MB): {what}")
     return dg.Output(None, metadata=_metadata(deleted, horizons))
 
 
