@@ -48,7 +48,12 @@ def missed_partitions(
     landing: LandingResource,
     now: datetime,
 ) -> list[dg.RunRequest]:
-    """Recent batches with no stored snapshots and no run in flight, that can still be done."""
+    """Recent batches with no stored snapshots and no run in flight, that can still be done.
+
+    A window that passed the late window without a capture can never be done: it gets one run,
+    which fails at once saying why. Its partition then shows as failed, with the reason, in the UI
+    (and in scrape_batches, and as an alert), instead of staying "missing" and offered for backfill.
+    """
     keys = partitions.get_partition_keys(current_time=now)[-policy.missed_lookback :]
     # A batch is done once every book's odds are stored.
     done = set.intersection(
@@ -60,12 +65,14 @@ def missed_partitions(
         window_end = partitions.time_window_for_partition_key(key).end
         if key in done or now - window_end < SCHEDULE_GRACE:
             continue
-        scrapable = now - window_end <= timedelta(minutes=policy.late_window_minutes)
-        if not scrapable and not all(store.manifests(key, book) for book in Book):
-            continue  # past the late window without a capture: nothing can bring it back
         # Any job's run counts: a backfill from the UI runs as Dagster's asset job, not as the batch job.
         runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": key}))
         if any(run.status in IN_FLIGHT for run in runs):
+            continue
+        scrapable = now - window_end <= timedelta(minutes=policy.late_window_minutes)
+        if not scrapable and not all(store.manifests(key, book) for book in Book):
+            if not runs:  # never tried: one run marks it, and the run key keeps it to one
+                requests.append(dg.RunRequest(partition_key=key, run_key=f"expired:{key}"))
             continue
         # The attempt number keeps a retry of a failed batch from being swallowed as a duplicate run key.
         requests.append(dg.RunRequest(partition_key=key, run_key=f"missed:{key}:attempt-{len(runs) + 1}"))
@@ -80,7 +87,8 @@ def missed_batches_sensor(
         job=job,
         minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests runs for recent batches that are missing or failed and can still be done.",
+        description="Requests runs for recent batches that are missing or failed and can still be done, and one "
+        "run for a window that passed the late window without a capture, which marks it failed with the reason.",
     )
     def missed_batches(
         context: dg.SensorEvaluationContext, policy: BatchPolicyResource, landing: LandingResource
