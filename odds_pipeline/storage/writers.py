@@ -238,6 +238,18 @@ class SnapshotWrite:
     in_capture_order: bool = True  # False when the batch took its place among later observations
 
 
+@dataclass(frozen=True)
+class _BookBatch:
+    """What every write of one book's observations in one batch shares."""
+
+    tables: _SnapshotTables
+    book: Book
+    batch: ScrapeBatch
+    run_id: int | None
+    bookmaker_id: int
+    captured_at: datetime
+
+
 State = dict[LineKey, LineState | None]  # None: the line is not offered (gone, or never there)
 LineRef = tuple[int, str, float | None]  # event id, market, line
 
@@ -260,10 +272,11 @@ def store_snapshots(
     against the history before it, and the next observation's rows are rewritten against it.
     """
     tables = snapshot_tables(book)
+    write = _BookBatch(tables, book, batch, run_id, bookmaker_id, captured_at)
     own = _own_snapshots(session, tables, book, bookmaker_id, batch)
     if not own and not _observed_later(session, tables, list(observed), captured_at):
-        return _store_newest(session, tables, book, batch, run_id, bookmaker_id, observed, captured_at)
-    return _store_in_place(session, tables, book, batch, run_id, bookmaker_id, observed, captured_at, own)
+        return _store_newest(session, write, observed)
+    return _store_in_place(session, write, observed, own)
 
 
 def _own_snapshots(
@@ -299,16 +312,10 @@ GONE_HASH = 0  # the digest a gone line's current row carries: never compared
 
 
 def _store_newest(
-    session: Session,
-    tables: _SnapshotTables,
-    book: Book,
-    batch: ScrapeBatch,
-    run_id: int,
-    bookmaker_id: int,
-    observed: Mapping[int, Mapping[LineKey, LineState]],
-    captured_at: datetime,
+    session: Session, write: _BookBatch, observed: Mapping[int, Mapping[LineKey, LineState]]
 ) -> SnapshotWrite:
     """The usual batch: newer than every stored observation of its events, stored for the first time."""
+    tables, batch, captured_at = write.tables, write.batch, write.captured_at
     before = _current_digests(session, tables, list(observed))
     changed: dict[int, list[tuple[LineKey, LineState, int]]] = {}
     unknown: list[tuple[LineRef, LineState, int]] = []  # carried over without a digest: compared in full
@@ -345,9 +352,7 @@ def _store_newest(
         row = _market_row(market_id, line, full[(event_id, market_id, line)], captured_at)
         changes.setdefault(event_id, []).append(row)
         updated.append((event_id, *row, GONE_HASH, batch.id, captured_at))
-    result = _write_observations(
-        session, tables, book, batch, run_id, bookmaker_id, list(observed), changes, captured_at
-    )
+    result = _write_observations(session, write, list(observed), changes)
     copy_rows(session, tables.current.__table__, (tables.owner, *CURRENT_COLUMNS), inserted)
     _upsert_current(session, tables, updated)
     _fill_digests(session, tables, digests)
@@ -355,17 +360,10 @@ def _store_newest(
 
 
 def _store_in_place(
-    session: Session,
-    tables: _SnapshotTables,
-    book: Book,
-    batch: ScrapeBatch,
-    run_id: int,
-    bookmaker_id: int,
-    observed: Mapping[int, Mapping[LineKey, LineState]],
-    captured_at: datetime,
-    own: dict[int, int],
+    session: Session, write: _BookBatch, observed: Mapping[int, Mapping[LineKey, LineState]], own: dict[int, int]
 ) -> SnapshotWrite:
     """A batch stored late or again: it replaces its own snapshots and takes its place by capture time."""
+    tables, batch, captured_at = write.tables, write.batch, write.captured_at
     affected = sorted(set(observed) | set(own))
     before = _history_states(session, tables, affected, before=captured_at, excluding=batch.id)
     old = _snapshot_states(session, tables, list(own.values()))
@@ -374,9 +372,7 @@ def _store_in_place(
     if own:
         session.execute(delete(tables.snapshot).where(tables.snapshot.id.in_(list(own.values()))))
     changes = {event_id: _diff(before.get(event_id, {}), observed[event_id], captured_at) for event_id in observed}
-    result = _write_observations(
-        session, tables, book, batch, run_id, bookmaker_id, list(observed), changes, captured_at
-    )
+    result = _write_observations(session, write, list(observed), changes)
     result.in_capture_order = False
     # The next observation of each event was stored as a difference from what came before this
     # batch (or from this batch's earlier version): its rows now state what it saw against this one.
@@ -397,28 +393,21 @@ def _store_in_place(
 
 
 def _write_observations(
-    session: Session,
-    tables: _SnapshotTables,
-    book: Book,
-    batch: ScrapeBatch,
-    run_id: int,
-    bookmaker_id: int,
-    events: list[int],
-    changes: Mapping[int, list[MarketRow]],
-    captured_at: datetime,
+    session: Session, write: _BookBatch, events: list[int], changes: Mapping[int, list[MarketRow]]
 ) -> SnapshotWrite:
     """One snapshot per observed event, and the market rows of what changed."""
+    tables = write.tables
     result = SnapshotWrite()
     if not events:
         return result
     common: dict[str, Any] = {
-        "batch_id": batch.id,
-        "scrape_run_id": run_id,
-        "captured_at": captured_at,
-        "last_confirmed_at": captured_at,
+        "batch_id": write.batch.id,
+        "scrape_run_id": write.run_id,
+        "captured_at": write.captured_at,
+        "last_confirmed_at": write.captured_at,
     }
-    if book is Book.BETPAWA:
-        common["bookmaker_id"] = bookmaker_id
+    if write.book is Book.BETPAWA:
+        common["bookmaker_id"] = write.bookmaker_id
     values = [{tables.owner: event_id, **common} for event_id in sorted(events)]
     # executemany with RETURNING: one statement compiled once, not a VALUES list of every event.
     table = tables.snapshot.__table__
