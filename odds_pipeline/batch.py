@@ -135,7 +135,8 @@ class ParsedCapture:
 class CaptureParser:
     """Parses and maps the answers of one capture as they come; a response that does not parse is a
     named problem, not a stop. Answers refused when they arrived are parsed too: a parser fixed since
-    reads them now. Only the mapped lines are kept, never the answers."""
+    reads them now. What is kept is the mapped line states and the lines that did not map (for the
+    unmapped log), never the answers."""
 
     def __init__(self, book: Book, parse: Parsers, mapper: MarketMapper) -> None:
         self.book, self._parse, self._mapper = book, parse, mapper
