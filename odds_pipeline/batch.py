@@ -318,6 +318,8 @@ class OddsSummary:
     confirmed: int
     mapped_lines: int
     unmapped_lines: int
+    stored_late: bool = False  # the batch took its place among later observations (or was stored again)
+    rewritten: int = 0  # later observations whose rows were rewritten against this batch
 
     @property
     def coverage(self) -> float:
@@ -354,4 +356,6 @@ def store_odds(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_
         confirmed=written.confirmed,
         mapped_lines=mapped_lines,
         unmapped_lines=len(parsed.unmapped),
+        stored_late=not written.in_capture_order,
+        rewritten=written.repaired,
     )

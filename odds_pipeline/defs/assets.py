@@ -285,6 +285,8 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
             "events_observed": odds.events,
             "lines_observed": odds.mapped_lines,
             **live.figures(),
+            "stored_late": odds.stored_late,
+            "later_observations_rewritten": odds.rewritten,
             "batch_status": status.value,
         }
         if book is not Book.BETPAWA:

@@ -214,6 +214,9 @@ def test_a_backfill_rederives_from_the_landing_store(pipeline: Pipeline):
     assert result.success
     assert figures(result, "betpawa_raw_capture")["source"] == "landing store"
     assert pipeline.counts() == counts
+    # Stored again, so in its place by capture time; the first run was the newest batch.
+    assert figures(result, "betpawa_odds_snapshots")["stored_late"] is True
+    assert figures(result, "betpawa_odds_snapshots")["later_observations_rewritten"] == 0
     assert pipeline.batch(key).trigger is BatchTrigger.BACKFILL
 
 
