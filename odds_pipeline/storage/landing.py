@@ -285,8 +285,10 @@ class LandingStore:
                 started = datetime.strptime(folder.name, "%Y-%m-%d-%H%M").replace(tzinfo=UTC)
             except ValueError:
                 continue  # not a batch's folder
+            if started >= started_before:
+                continue
             kept = [path for path in folder.rglob("*") if path.is_file() and path.name != PRUNED]
-            if started >= started_before or not kept:
+            if not kept:
                 continue
             gone = sum(path.stat().st_size for path in kept)
             for path in kept:

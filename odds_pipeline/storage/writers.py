@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -420,24 +421,33 @@ def _write_observations(
     return result
 
 
+@contextmanager
+def _staged(session: Session, like: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> Iterator[str]:
+    """COPY rows into a temporary table shaped like ``like``'s columns; yields its name, drops it after."""
+    name = f"staged_{like.name}"
+    names = ", ".join(f'"{c}"' for c in columns)
+    session.execute(text(f'CREATE TEMPORARY TABLE "{name}" AS SELECT {names} FROM "{like.name}" WITH NO DATA'))
+    copy_rows(session, Table(name, MetaData()), columns, rows)
+    yield name
+    session.execute(text(f'DROP TABLE "{name}"'))
+
+
 def _upsert_current(session: Session, tables: _SnapshotTables, rows: list[tuple[Any, ...]]) -> None:
-    """Upsert lines' latest states (rows: event id, then CURRENT_COLUMNS) through a temporary table."""
+    """Upsert lines' latest states (rows: event id, then CURRENT_COLUMNS)."""
     if not rows:
         return
     table = tables.current.__table__
     columns = (tables.owner, *CURRENT_COLUMNS)
     names = ", ".join(f'"{c}"' for c in columns)
-    session.execute(text(f'CREATE TEMPORARY TABLE incoming_current AS SELECT {names} FROM "{table.name}" WITH NO DATA'))
-    copy_rows(session, Table("incoming_current", MetaData()), columns, rows)
     keys = f'"{tables.owner}", betpawa_market_id, line'
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in CURRENT_COLUMNS)
-    session.execute(
-        text(
-            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM incoming_current '
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    with _staged(session, table, columns, rows) as staged:
+        session.execute(
+            text(
+                f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staged}" '
+                f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+            )
         )
-    )
-    session.execute(text("DROP TABLE incoming_current"))
 
 
 def _current_digests(
@@ -464,20 +474,15 @@ def _fill_digests(session: Session, tables: _SnapshotTables, digests: list[tuple
     if not digests:
         return
     owner = tables.owner
-    name = tables.current.__table__.name
-    columns = (owner, "betpawa_market_id", "line", "state_hash")
-    session.execute(
-        text(f'CREATE TEMPORARY TABLE incoming_digests AS SELECT {", ".join(columns)} FROM "{name}" WITH NO DATA')
-    )
-    copy_rows(session, Table("incoming_digests", MetaData()), columns, digests)
-    session.execute(
-        text(
-            f'UPDATE "{name}" AS c SET state_hash = d.state_hash FROM incoming_digests AS d '
-            f"WHERE c.{owner} = d.{owner} AND c.betpawa_market_id = d.betpawa_market_id "
-            "AND c.line IS NOT DISTINCT FROM d.line"
+    table = tables.current.__table__
+    with _staged(session, table, (owner, "betpawa_market_id", "line", "state_hash"), digests) as staged:
+        session.execute(
+            text(
+                f'UPDATE "{table.name}" AS c SET state_hash = d.state_hash FROM "{staged}" AS d '
+                f"WHERE c.{owner} = d.{owner} AND c.betpawa_market_id = d.betpawa_market_id "
+                "AND c.line IS NOT DISTINCT FROM d.line"
+            )
         )
-    )
-    session.execute(text("DROP TABLE incoming_digests"))
 
 
 def _current_states(session: Session, tables: _SnapshotTables, keys: list[LineRef]) -> dict[LineRef, LineState]:
