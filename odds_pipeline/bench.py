@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +43,12 @@ class SandboxProcess:
 
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.url}/__sandbox/stats", timeout=10).json()
+
+    def advance(self, minutes: float) -> datetime:
+        """Move world time on (or back, for a negative ``minutes``); returns the world's time now."""
+        answer = httpx.post(f"{self.url}/__sandbox/advance", params={"minutes": minutes}, timeout=10)
+        answer.raise_for_status()
+        return datetime.fromisoformat(answer.json()["world_time"])
 
     def render_ahead(self) -> dict[str, Any]:
         """Have every answer of the current world epoch ready before the clock starts."""
@@ -300,6 +308,11 @@ def _database_figures(url: Any) -> tuple[int, int]:
     return rows, size
 
 
+def dir_bytes(root: Path) -> int:
+    """Bytes of every file below ``root``."""
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+
+
 @dataclass
 class BatchBench:
     """A fresh database, a sandbox in its own process and a test instance: batches run through Dagster."""
@@ -308,6 +321,11 @@ class BatchBench:
     sandbox: SandboxProcess
     instance: Any
     watch: ProcessWatch
+    landing: Path
+
+    def storage_bytes(self) -> dict[str, int]:
+        """What the batches have kept so far: landing store and Dagster storage (the database is apart)."""
+        return {"captures": dir_bytes(self.landing), "dagster": dir_bytes(Path(self.instance.root_directory))}
 
     def run(self, key: str) -> Any:
         import dagster as dg
@@ -344,8 +362,15 @@ class BatchBench:
 
 @contextmanager
 def batch_bench(
-    settings: Settings, *, scale: str, latency_ms: float, seed: int, faults: str | None = None
+    settings: Settings,
+    *,
+    scale: str,
+    latency_ms: float,
+    seed: int,
+    faults: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[BatchBench]:
+    """``env`` is added to what the run processes read, e.g. a partition range of the bench's own."""
     import tempfile
     import uuid
 
@@ -372,13 +397,25 @@ def batch_bench(
                     "DATABASE_URL": url.render_as_string(hide_password=False),
                     "ODDS_PIPELINE_LANDING_ROOT": landing,
                     **{f"ODDS_PIPELINE_{book.value.upper()}_URL": sandbox.url for book in Book},
+                    **(env or {}),
                 }
             )
-            yield BatchBench(url, sandbox, instance, watch)
+            yield BatchBench(url, sandbox, instance, watch, Path(landing))
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        _stop_forkserver()
         drop_database(url)
+
+
+def _stop_forkserver() -> None:
+    """Dagster's step processes fork from a forkserver that keeps the environment it started with:
+    stop it, so that a later bench in this process runs its steps against its own database."""
+    import multiprocessing.forkserver
+
+    stop = getattr(multiprocessing.forkserver._forkserver, "_stop", None)  # private, hence the getattr
+    if stop is not None:
+        stop()
 
 
 def _network_bound(settings: Settings, stats: dict[str, Any], latency_ms: float) -> tuple[dict[str, int], float]:
@@ -395,6 +432,51 @@ def _requests_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str
     return {"totals": {book: count - before["totals"].get(book, 0) for book, count in after["totals"].items()}}
 
 
+def timed_batch(
+    bench: BatchBench, settings: Settings, key: str, latency_ms: float, before: tuple[int, int]
+) -> tuple[dict[str, Any], tuple[int, int]]:
+    """One batch through Dagster, timed from the request to the run's end, with what it wrote.
+
+    ``before`` is ``_database_figures`` before the batch; the figures after it come back with the result.
+    """
+    ahead = bench.sandbox.render_ahead()
+    stats_before = bench.stats()
+    stored_before = bench.storage_bytes()
+    bench.watch.take()
+    cpu_before = {group: bench.watch.cpu_s(group) for group in ("pipeline", "database")}
+    started, started_epoch = time.perf_counter(), time.time()
+    result = bench.run(key)
+    if not result.success:
+        raise RuntimeError(f"bench batch {key} failed")
+    wall_s = time.perf_counter() - started
+    bench.watch.take()
+    stats = bench.stats()
+    after = _database_figures(bench.url)
+    stored = bench.storage_bytes()
+    requests, bound = _network_bound(settings, _requests_between(stats_before, stats), latency_ms)
+    figure = {
+        "wall_s": round(wall_s, 2),
+        "lower_bound_s": round(bound, 2),
+        "ratio": round(wall_s / bound, 3),
+        "rows": after[0] - before[0],
+        "bytes": after[1] - before[1],
+        "database_bytes": after[1],
+        "stored_bytes": {kind: stored[kind] - stored_before[kind] for kind in stored},
+        "requests": requests,
+        "cpu_s": {
+            "sandbox": round(stats["cpu_s"] - stats_before["cpu_s"], 2),
+            "sandbox_rendering": round(stats["render_s"] - stats_before["render_s"], 2),
+            **{g: round(bench.watch.cpu_s(g) - cpu_before[g], 2) for g in ("pipeline", "database")},
+        },
+        "steps_s": bench.step_seconds(result.run_id),
+        # When each step started and ended, in seconds after the run was asked for: what
+        # the run spent before its first step and after its last is Dagster's own.
+        "timeline_s": bench.timeline(result.run_id, since=started_epoch),
+        "rendered_ahead": ahead,
+    }
+    return figure, after
+
+
 def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
     """Two batches through Dagster: a full one, then one 15 sandbox minutes later under the default drift."""
     from odds_pipeline.defs.partitions import batch_partitions
@@ -404,41 +486,9 @@ def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
     with batch_bench(settings, scale=scale, latency_ms=latency_ms, seed=seed) as bench:
         before = _database_figures(bench.url)
         for key in keys:
-            ahead = bench.sandbox.render_ahead()
-            stats_before = bench.stats()
-            bench.watch.take()
-            cpu_before = {group: bench.watch.cpu_s(group) for group in ("pipeline", "database")}
-            started, started_epoch = time.perf_counter(), time.time()
-            result = bench.run(key)
-            if not result.success:
-                raise RuntimeError(f"bench batch {key} failed")
-            wall_s = time.perf_counter() - started
-            bench.watch.take()
-            stats = bench.stats()
-            after = _database_figures(bench.url)
-            requests, bound = _network_bound(settings, _requests_between(stats_before, stats), latency_ms)
-            figures.append(
-                {
-                    "wall_s": round(wall_s, 2),
-                    "lower_bound_s": round(bound, 2),
-                    "ratio": round(wall_s / bound, 3),
-                    "rows": after[0] - before[0],
-                    "bytes": after[1] - before[1],
-                    "requests": requests,
-                    "cpu_s": {
-                        "sandbox": round(stats["cpu_s"] - stats_before["cpu_s"], 2),
-                        "sandbox_rendering": round(stats["render_s"] - stats_before["render_s"], 2),
-                        **{g: round(bench.watch.cpu_s(g) - cpu_before[g], 2) for g in ("pipeline", "database")},
-                    },
-                    "steps_s": bench.step_seconds(result.run_id),
-                    # When each step started and ended, in seconds after the run was asked for: what
-                    # the run spent before its first step and after its last is Dagster's own.
-                    "timeline_s": bench.timeline(result.run_id, since=started_epoch),
-                    "rendered_ahead": ahead,
-                }
-            )
-            before = after
-            httpx.post(f"{bench.sandbox.url}/__sandbox/advance", params={"minutes": 15}, timeout=10)
+            figure, before = timed_batch(bench, settings, key, latency_ms, before)
+            figures.append(figure)
+            bench.sandbox.advance(15)
         peak = {"pipeline": bench.watch.largest("pipeline"), "sandbox": bench.watch.largest("sandbox")["peak_rss_mb"]}
     first, second = figures
     return {

@@ -196,6 +196,17 @@ def cmd_bench_batch(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_soak(settings: Settings, args: argparse.Namespace) -> int:
+    from odds_pipeline.bench_soak import bench_soak
+
+    result = bench_soak(
+        settings, windows=args.windows, scale=args.scale, full_scale=args.full_scale, days=args.days,
+        later=args.later, latency_ms=args.latency_ms, seed=args.seed,
+    )  # fmt: skip
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="odds-pipeline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -272,6 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--latency-ms", type=float, default=300.0)
     faults.add_argument("--seed", type=int, default=7)
     faults.set_defaults(handler=cmd_bench_faults)
+    soak = bench_commands.add_parser(
+        "soak", help="a simulated day of consecutive batches, then a full-scale batch on days of history"
+    )
+    soak.add_argument("--windows", type=int, default=96, help="consecutive batches, 15 sandbox minutes apart")
+    soak.add_argument("--scale", choices=["tiny", "demo", "full"], default="demo", help="scale of the soak")
+    soak.add_argument("--full-scale", choices=["tiny", "demo", "full"], default="full")
+    soak.add_argument("--days", type=int, default=7, help="days of history under the last full-scale batch")
+    soak.add_argument("--later", type=int, default=4, help="full-scale later batches on the empty database")
+    soak.add_argument("--latency-ms", type=float, default=300.0)
+    soak.add_argument("--seed", type=int, default=7)
+    soak.set_defaults(handler=cmd_bench_soak)
     return parser
 
 
