@@ -15,6 +15,7 @@ from odds_pipeline.defs.automation import (
     pool_waits_sensor,
     stale_asset_alerts_sensor,
 )
+from odds_pipeline.defs.comparison import comparison_assets
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
 from odds_pipeline.defs.retention import retention_job, retention_schedule
@@ -27,7 +28,8 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = batch_partitions(settings)
     job = batch_job()
-    assets = build_assets(partitions, batch_freshness(settings.batch_minutes))
+    freshness = batch_freshness(settings.batch_minutes)
+    assets = [*build_assets(partitions, freshness), comparison_assets(partitions, freshness)]
     watched = [spec.key for asset in assets for spec in asset.specs if spec.freshness_policy is not None]
     return dg.Definitions(
         assets=assets,

@@ -502,3 +502,161 @@ class UnmappedMarketSighting(Base):
         ForeignKey("unmapped_market_log.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     lines: Mapped[int]
+
+
+# --- where BetPawa stands -------------------------------------------------------------------------
+# The comparison tables hold the latest compared batch only and are replaced whole each batch
+# (96 a day would otherwise add tens of millions of rows); `comparison_figures` keeps a few
+# headline figures per batch and book. Any past batch's comparison is recomputed from the history
+# (`comparison.compare_batch`).
+
+
+class PriceComparison(Base):
+    """One BetPawa outcome on a matched event, against each competitor's price of the same bet."""
+
+    __tablename__ = "price_comparison"
+    __table_args__ = (
+        UniqueConstraint("event_id", "betpawa_market_id", "line", "outcome", postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # No foreign keys on the two big replaced tables: checking them would cost more than writing the
+    # half-million rows, and the next batch replaces every row anyway.
+    batch_id: Mapped[int]
+    event_id: Mapped[int]
+    betpawa_market_id: Mapped[str] = mapped_column(String(50))
+    market_name: Mapped[str] = mapped_column(String(255))
+    line: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(100))
+    betpawa_odds: Mapped[float] = mapped_column(Float)
+    sportybet_odds: Mapped[float | None] = mapped_column(Float)
+    bet9ja_odds: Mapped[float | None] = mapped_column(Float)
+    # NULL where no competitor prices the outcome: such an outcome is nobody's win.
+    best_competitor_odds: Mapped[float | None] = mapped_column(Float)
+    best_competitor: Mapped[Book | None] = mapped_column(string_enum(Book))
+    gap: Mapped[float | None] = mapped_column(Float)  # betpawa_odds / best_competitor_odds - 1
+    # Each book's margin on the line, only over a complete, exclusive, unsuspended outcome set.
+    betpawa_margin: Mapped[float | None] = mapped_column(Float)
+    sportybet_margin: Mapped[float | None] = mapped_column(Float)
+    bet9ja_margin: Mapped[float | None] = mapped_column(Float)
+    # Shin's fair probability of the outcome, averaged over the competitors with a complete set.
+    fair_probability: Mapped[float | None] = mapped_column(Float)
+
+
+class ComparisonFigures(Base):
+    """The headline figures of one batch's comparison, per book: small, kept for every batch."""
+
+    __tablename__ = "comparison_figures"
+    __table_args__ = (UniqueConstraint("batch_id", "book"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    book: Mapped[Book] = mapped_column(string_enum(Book))
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    events: Mapped[int]  # matched events the book was observed on in the batch
+    outcomes: Mapped[int]  # the book's priced outcomes on those events
+    compared: Mapped[int]  # BetPawa's outcomes that some competitor prices too (BetPawa's row only)
+    best_price_share: Mapped[float | None] = mapped_column(Float)  # BetPawa's row only
+    median_gap: Mapped[float | None] = mapped_column(Float)  # BetPawa's row only
+    # Over the lines every book prices with a complete set, so the books are measured on one set.
+    median_margin: Mapped[float | None] = mapped_column(Float)
+    margin_lines: Mapped[int]
+
+
+class MarginScorecard(Base):
+    """BetPawa's margin against the lowest competitor margin, per tournament and market, paired per line."""
+
+    __tablename__ = "margin_scorecard"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
+    tournament: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str] = mapped_column(String(100))
+    betpawa_market_id: Mapped[str] = mapped_column(String(50))
+    market_name: Mapped[str] = mapped_column(String(255))
+    events: Mapped[int]  # events with a complete set on BetPawa and on at least one competitor
+    lines: Mapped[int]
+    betpawa_margin: Mapped[float] = mapped_column(Float)  # mean over the paired lines
+    competitor_margin: Mapped[float] = mapped_column(Float)  # mean of the lowest competitor margin per line
+    mean_difference: Mapped[float] = mapped_column(Float)
+    median_difference: Mapped[float] = mapped_column(Float)
+
+
+class CoverageGap(Base):
+    """What a competitor lists that BetPawa does not, or listed earlier: one row per gap."""
+
+    __tablename__ = "coverage_gaps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    # competitor_only_event | missing_tournament | missing_line | listed_later
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    books: Mapped[list[Any]]  # the competitors that list it
+    sportradar_id: Mapped[str | None] = mapped_column(String(100))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_name: Mapped[str | None] = mapped_column(String(500))
+    kickoff: Mapped[datetime | None]
+    tournament: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(100))
+    events: Mapped[int | None]  # missing_tournament: its events in the batch
+    betpawa_market_id: Mapped[str | None] = mapped_column(String(50))
+    market_name: Mapped[str | None] = mapped_column(String(255))
+    line: Mapped[float | None] = mapped_column(Float)
+    # Per book, the window of the first batch in which it listed the event: the first sight of
+    # this tool, which began at its first partition, not the book's own publication time.
+    first_listed: Mapped[dict[str, Any] | None]
+
+
+class EventFirstListed(Base):
+    """The first batch in which a book listed an event (by SportRadar id, else the book's own key)."""
+
+    __tablename__ = "event_first_listed"
+
+    event_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    book: Mapped[Book] = mapped_column(string_enum(Book), primary_key=True)
+    first_batch_id: Mapped[int | None] = mapped_column(ForeignKey("scrape_batches.id", ondelete="SET NULL"))
+    first_window_start: Mapped[datetime]
+
+
+class PriceMover(Base):
+    """A compared outcome whose price moved on some book since the previous compared batch."""
+
+    __tablename__ = "price_movers"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int]
+    previous_batch_id: Mapped[int]
+    event_id: Mapped[int]
+    betpawa_market_id: Mapped[str] = mapped_column(String(50))
+    market_name: Mapped[str] = mapped_column(String(255))
+    line: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(100))
+    betpawa_before: Mapped[float | None] = mapped_column(Float)
+    betpawa_after: Mapped[float | None] = mapped_column(Float)
+    sportybet_before: Mapped[float | None] = mapped_column(Float)
+    sportybet_after: Mapped[float | None] = mapped_column(Float)
+    bet9ja_before: Mapped[float | None] = mapped_column(Float)
+    bet9ja_after: Mapped[float | None] = mapped_column(Float)
+    # Relative change of the implied probability (1/odds): +0.05 means 5% likelier by the book.
+    betpawa_move: Mapped[float | None] = mapped_column(Float)
+    competitor_move: Mapped[float | None] = mapped_column(Float)  # the largest competitor move, signed
+    moved_by: Mapped[str | None] = mapped_column(String(20))
+    left_behind: Mapped[bool]  # a competitor moved by at least the threshold and BetPawa's price stood still
+
+
+class AvailabilityAlert(Base):
+    """A BetPawa line suspended or gone while a competitor prices it, or a matched event BetPawa offers thinly."""
+
+    __tablename__ = "availability_alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # line_gone | line_suspended | few_markets
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    betpawa_market_id: Mapped[str | None] = mapped_column(String(50))
+    market_name: Mapped[str | None] = mapped_column(String(255))
+    line: Mapped[float | None] = mapped_column(Float)
+    books: Mapped[list[Any]]  # the competitors that price it (few_markets: the one with the most markets)
+    betpawa_markets: Mapped[int | None]
+    competitor_markets: Mapped[int | None]

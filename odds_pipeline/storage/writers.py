@@ -16,18 +16,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
-from sqlalchemy import MetaData, Table, Text, cast, delete, exists, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import Integer, MetaData, Table, Text, cast, delete, exists, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB, distinct_on, insert
 from sqlalchemy.orm import Session
 
 from odds_pipeline.bookmakers.records import EventRecord
 from odds_pipeline.domain import Book, HandicapType
 from odds_pipeline.markets.catalogue import LineKind
 from odds_pipeline.markets.engine import MappedLine
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from odds_pipeline.storage.models import (
     CompetitorEvent,
     CompetitorMarketOdds,
@@ -688,6 +692,35 @@ def copy_rows(session: Session, table: Table, columns: Sequence[str], rows: Iter
     finally:
         cursor.close()
     return text.count("\n")
+
+
+def copy_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
+    """Bulk-load a DataFrame's rows (columns by name) with COPY, as CSV written by Arrow in C++:
+    pandas' own writer formats every float in Python (10 s for half a million comparison rows,
+    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL."""
+    import pyarrow as pa
+    import pyarrow.csv as arrow_csv
+
+    if frame.empty:
+        return 0
+    frame = frame.copy(deep=False)
+    for name in frame.columns:
+        if isinstance(table.c[name].type, Integer) and frame[name].dtype.kind == "f":
+            frame[name] = frame[name].astype("Int64")  # NaN made the column float: "1.0" is no integer
+        elif isinstance(table.c[name].type, JSONB):
+            frame[name] = [orjson.dumps(v).decode() if isinstance(v, list | dict) else None for v in frame[name]]
+    buffer = io.BytesIO()
+    # Strings are always quoted, so an empty string stays apart from NULL (an unquoted empty field).
+    options = arrow_csv.WriteOptions(include_header=False, quoting_style="needed")
+    arrow_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer, options)
+    buffer.seek(0)
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.copy_expert(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)', buffer)
+    finally:
+        cursor.close()
+    return len(frame)
 
 
 MarketRow = tuple[Any, ...]  # MARKET_COLUMNS but the snapshot id

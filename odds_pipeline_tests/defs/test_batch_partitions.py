@@ -57,6 +57,9 @@ def stored_pairs(engine: Engine) -> dict[Book, set[tuple[str, str]]]:
     return pairs
 
 
+COMPARISONS = ["price_comparison", "margin_scorecard", "coverage_gaps", "price_movers", "availability_alerts"]
+
+
 def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     defs = pipeline.defs()
     dg.Definitions.validate_loadable(defs)
@@ -65,6 +68,7 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
     assert keys == {
         *(f"{b.value}_{asset}" for b in Book for asset in ("raw_capture", "palimpsest", "odds_snapshots")),
         "matched_events",
+        *COMPARISONS,
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -79,14 +83,17 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
         assert parents(f"{book.value}_palimpsest") == {f"{book.value}_raw_capture"}
         assert parents(f"{book.value}_odds_snapshots") == {f"{book.value}_palimpsest"}
     assert parents("matched_events") == {f"{b.value}_palimpsest" for b in Book}
+    # ... and the comparisons follow the stored odds of every book and the matching.
+    for asset in COMPARISONS:
+        assert parents(asset) == {f"{b.value}_odds_snapshots" for b in Book} | {"matched_events"}
     # One step per book captures, parses each answer once as it lands, and makes all three.
     job = defs.resolve_job_def("scrape_batch")
-    assert set(job.graph.node_names()) == {f"{b.value}_batch" for b in Book} | {"matched_events"}
+    assert set(job.graph.node_names()) == {f"{b.value}_batch" for b in Book} | {"matched_events", "compare_batch"}
     assert defs.resolve_schedule_def("scrape_batch_schedule").cron_schedule == "*/15 * * * *"
     sensors = {"missed_batches", "record_batch_failure", "batches_waiting_on_pools", "stale_asset_alerts"}
     assert {s.name for s in defs.sensors} == sensors
     check_keys = graph.asset_check_keys
-    assert len(check_keys) == 3 + 3 * 3 + 3 * 3 + 2 + 1
+    assert len(check_keys) == 3 + 3 * 3 + 3 * 3 + 2 + 1 + 4
     assert all(graph.get_check_spec(k).partitions_def is not None for k in check_keys)
 
 

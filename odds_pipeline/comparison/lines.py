@@ -1,0 +1,132 @@
+"""From stored outcomes to what can be compared: which prices are live, each line's margin, and
+the fair probabilities behind the competitors' prices. Vectorised: a full batch holds about a
+million outcomes.
+
+A price is live when its line is offered and the outcome is active with odds above 1. A line has
+a margin only over a complete, exclusive, unsuspended outcome set: every BetPawa outcome of the
+market active and priced, none suspended, and a market whose outcomes partition the result space
+(`MappedLine.priced_set`, applied here to the stored state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from odds_pipeline.markets.catalogue import Catalogue, OutcomeSet
+from odds_pipeline.markets.margins import SHIN_ITERATIONS
+
+NO_LINE = -1.0e9  # the line key of markets without a line: NaN never equals itself in a join
+LINE_KEY = ["event_id", "market", "line_key"]
+OUTCOME_KEY = [*LINE_KEY, "outcome"]
+FAIR_METHOD = "shin"
+
+
+@dataclass(frozen=True)
+class MarketShapes:
+    """What the catalogue says of each BetPawa market: its outcomes, and whether they are exclusive."""
+
+    outcomes: pd.DataFrame  # market, outcome: one row per BetPawa outcome of the market
+    counts: pd.Series  # market → how many outcomes a complete set has
+    exclusive: frozenset[str]
+
+    @classmethod
+    def of(cls, catalogue: Catalogue) -> MarketShapes:
+        entries = [entry for entry in catalogue.entries.values() if entry.betpawa_id]
+        rows = sorted({(entry.betpawa_id, name) for entry in entries for name in entry.betpawa_names()})
+        outcomes = pd.DataFrame(rows, columns=["market", "outcome"])
+        exclusive = frozenset(e.betpawa_id for e in entries if e.outcome_set is OutcomeSet.EXCLUSIVE)
+        return cls(outcomes, outcomes.groupby("market").size(), exclusive)
+
+
+def prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Add the line key and whether each price is live."""
+    frame = outcomes.copy()
+    frame["line_key"] = frame["line"].fillna(NO_LINE)
+    odds = frame["odds"].to_numpy(dtype=float, na_value=np.nan)
+    active = frame["active"].fillna(False).to_numpy(dtype=bool)
+    frame["live"] = ~frame["gone"].to_numpy(dtype=bool) & active & np.isfinite(odds) & (odds > 1.0)
+    return frame
+
+
+def line_margins(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
+    """Per book and line: its margin (NaN unless the set is complete and exclusive), wide by book."""
+    frame = outcomes[outcomes["outcome"].notna() & ~outcomes["gone"]]
+    wanted = frame.merge(shapes.outcomes.assign(wanted=True), on=["market", "outcome"], how="left")["wanted"]
+    live = frame["live"].to_numpy()
+    parts = pd.DataFrame(
+        {
+            "book": frame["book"].astype(str).to_numpy(),
+            "event_id": frame["event_id"].to_numpy(),
+            "market": frame["market"].astype(str).to_numpy(),
+            "line_key": frame["line_key"].to_numpy(),
+            "live": live,
+            "wanted_live": live & wanted.fillna(False).to_numpy(dtype=bool),
+            "inverse": np.where(live, 1.0 / frame["odds"].to_numpy(dtype=float, na_value=np.nan), 0.0),
+        }
+    )
+    lines = parts.groupby(["book", *LINE_KEY], sort=False).agg(
+        outcomes=("live", "size"), live=("live", "sum"), wanted=("wanted_live", "sum"), booksum=("inverse", "sum")
+    )
+    markets = lines.index.get_level_values("market")
+    need = markets.map(shapes.counts).to_numpy(dtype=float, na_value=np.nan)
+    complete = (
+        (lines["outcomes"] == lines["live"]).to_numpy()
+        & (lines["wanted"].to_numpy() == need)
+        & (lines["outcomes"].to_numpy() >= 2)
+        & markets.isin(list(shapes.exclusive))
+    )
+    lines["margin"] = np.where(complete, lines["booksum"] - 1.0, np.nan)
+    return lines["margin"].unstack("book").reindex(columns=["betpawa", "sportybet", "bet9ja"])
+
+
+def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
+    """Shin's fair probabilities of many lines at once (``group`` numbers each outcome's line).
+
+    The same bisection on the insider share z as `margins.fair_shin`, run for every line together."""
+    lines = int(group.max()) + 1 if len(group) else 0
+    total = np.bincount(group, implied, minlength=lines)
+    booksum = total[group]
+    low, high = np.zeros(lines), np.full(lines, 0.999)
+
+    def probabilities(z: np.ndarray) -> np.ndarray:
+        share = z[group]
+        return (np.sqrt(share * share + 4 * (1 - share) * implied * implied / booksum) - share) / (2 * (1 - share))
+
+    for _ in range(SHIN_ITERATIONS):
+        z = (low + high) / 2
+        over = np.bincount(group, probabilities(z), minlength=lines) > 1.0
+        low, high = np.where(over, z, low), np.where(over, high, z)
+    fair = probabilities((low + high) / 2)
+    # A set with no overround has nothing to remove: Shin's formula needs Σπ > 1.
+    return np.where(total[group] <= 1.0, implied / booksum, fair)
+
+
+def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
+    """Per outcome: the mean over the competitors with a complete set of Shin's fair probability."""
+    competitors = outcomes[(outcomes["book"] != "betpawa") & outcomes["live"]]
+    books = competitors["book"].astype(str).to_numpy()
+    keys = pd.MultiIndex.from_arrays(
+        [competitors["event_id"], competitors["market"].astype(str), competitors["line_key"]], names=LINE_KEY
+    )
+    margin = np.full(len(competitors), np.nan)
+    for book in ("sportybet", "bet9ja"):
+        mine = books == book
+        margin[mine] = margins[book].reindex(keys[mine]).to_numpy()
+    priced = competitors[~np.isnan(margin)]
+    if priced.empty:
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[]] * 4, names=OUTCOME_KEY))
+    group = priced.groupby(["book", *LINE_KEY], sort=False, observed=True).ngroup().to_numpy()
+    fair = shin_fair(group, 1.0 / priced["odds"].to_numpy(dtype=float))
+    frame = pd.DataFrame(
+        {
+            "event_id": priced["event_id"].to_numpy(),
+            "market": priced["market"].astype(str).to_numpy(),
+            "line_key": priced["line_key"].to_numpy(),
+            "outcome": priced["outcome"].astype(str).to_numpy(),
+            "fair": fair,
+        }
+    )
+    return frame.groupby(OUTCOME_KEY, sort=False)["fair"].mean()

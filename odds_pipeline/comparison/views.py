@@ -1,0 +1,336 @@
+"""The five views of where BetPawa stands, each a DataFrame shaped like its table in `storage.models`.
+
+All of them read one batch's lines as of the batch (`lines.prepare`): only live prices are
+compared, an outcome no competitor prices is nobody's win, and margins are compared on the same
+lines for every book.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from odds_pipeline.comparison.lines import LINE_KEY, NO_LINE, OUTCOME_KEY
+from odds_pipeline.domain import COMPETITORS
+
+COMPETITOR_NAMES = [book.value for book in COMPETITORS]
+BOOK_NAMES = ["betpawa", *COMPETITOR_NAMES]
+PRICE_TOLERANCE = 1e-9  # BetPawa "has the best price" when it is at least the best competitor's
+MOVE_THRESHOLD = 0.05  # a competitor's implied probability moved by 5% of itself: BetPawa should follow
+FEW_MARKETS_SHARE = 0.5  # BetPawa offers fewer than half the markets of a competitor on the event...
+FEW_MARKETS_MIN = 10  # ...that offers at least this many
+
+
+def _books(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per key: the sorted list of the books among the frame's rows (a "book" column), without
+    a Python call per group: each book is a bit, and a key's distinct bits add up to its set."""
+    names = sorted(set(frame["book"].astype(str)))
+    bits = {name: 1 << i for i, name in enumerate(names)}
+    unique = frame[[*keys, "book"]].astype({"book": str}).drop_duplicates()
+    codes = unique.assign(bit=unique["book"].map(bits)).groupby(keys, sort=True)["bit"].sum()
+    sets = {code: [n for n in names if code & bits[n]] for code in range(1, 1 << len(names))}
+    return codes.map(sets).rename("books")
+
+
+def _line(frame: pd.DataFrame) -> pd.Series:
+    return frame["line_key"].where(frame["line_key"] != NO_LINE)
+
+
+def market_names(outcomes: pd.DataFrame) -> pd.Series:
+    """BetPawa's name of each market, as the stored lines carry it."""
+    names = outcomes[["market", "market_name"]].astype(str).drop_duplicates("market")
+    return names.set_index("market")["market_name"]
+
+
+def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Series) -> pd.DataFrame:
+    """Every live BetPawa outcome on a matched event, beside each competitor's live price of it."""
+    live = outcomes[outcomes["live"]]
+    betpawa = live[live["book"] == "betpawa"]
+    frame = pd.DataFrame(
+        {
+            "event_id": betpawa["event_id"].to_numpy(),
+            "market": betpawa["market"].astype(str).to_numpy(),
+            "line_key": betpawa["line_key"].to_numpy(),
+            "outcome": betpawa["outcome"].astype(str).to_numpy(),
+            "market_name": betpawa["market_name"].astype(str).to_numpy(),
+            "betpawa_odds": betpawa["odds"].to_numpy(dtype=float),
+        }
+    )
+    competitors = live[live["book"] != "betpawa"]
+    prices = (
+        pd.DataFrame(
+            {
+                "event_id": competitors["event_id"].to_numpy(),
+                "market": competitors["market"].astype(str).to_numpy(),
+                "line_key": competitors["line_key"].to_numpy(),
+                "outcome": competitors["outcome"].astype(str).to_numpy(),
+                "book": competitors["book"].astype(str).to_numpy(),
+                "odds": competitors["odds"].to_numpy(dtype=float),
+            }
+        )
+        .groupby([*OUTCOME_KEY, "book"], sort=False)["odds"]
+        .max()
+        .unstack("book")
+        .reindex(columns=COMPETITOR_NAMES)
+        .add_suffix("_odds")
+    )
+    frame = frame.merge(prices, left_on=OUTCOME_KEY, right_index=True, how="left")
+    offered = frame[[f"{book}_odds" for book in COMPETITOR_NAMES]].to_numpy(dtype=float)
+    priced = ~np.isnan(offered)
+    best_at = np.argmax(np.where(priced, offered, -np.inf), axis=1)
+    any_priced = priced.any(axis=1)
+    frame["best_competitor_odds"] = np.where(any_priced, offered[np.arange(len(frame)), best_at], np.nan)
+    frame["best_competitor"] = np.where(any_priced, np.array(COMPETITOR_NAMES, dtype=object)[best_at], None)
+    frame["gap"] = frame["betpawa_odds"] / frame["best_competitor_odds"] - 1.0
+    frame = frame.merge(margins.add_suffix("_margin"), left_on=LINE_KEY, right_index=True, how="left")
+    frame = frame.merge(fair.rename("fair_probability"), left_on=OUTCOME_KEY, right_index=True, how="left")
+    frame["line"] = _line(frame)
+    return frame.rename(columns={"market": "betpawa_market_id"}).sort_values(
+        ["event_id", "betpawa_market_id", "line_key", "outcome"], ignore_index=True
+    )
+
+
+def headline(comparison: pd.DataFrame, outcomes: pd.DataFrame, margins: pd.DataFrame) -> list[dict]:
+    """The batch's figures per book (rows of `comparison_figures`)."""
+    compared = comparison["best_competitor_odds"].notna()
+    best = (
+        comparison.loc[compared, "betpawa_odds"] >= comparison.loc[compared, "best_competitor_odds"] - PRICE_TOLERANCE
+    )
+    common = margins.dropna()  # the lines every book prices with a complete set
+    live = outcomes[outcomes["live"]]
+    rows = []
+    for book in BOOK_NAMES:
+        mine = live[live["book"] == book]
+        row = {
+            "book": book,
+            "events": int(mine["event_id"].nunique()),
+            "outcomes": len(mine),
+            "median_margin": float(common[book].median()) if len(common) else None,
+            "margin_lines": len(common),
+        }
+        if book == "betpawa":
+            row |= {
+                "compared": int(compared.sum()),
+                "best_price_share": float(best.mean()) if len(best) else None,
+                "median_gap": float(comparison.loc[compared, "gap"].median()) if compared.any() else None,
+            }
+        else:
+            row |= {"compared": int(comparison[f"{book}_odds"].notna().sum())}
+        rows.append(row)
+    return rows
+
+
+def margin_scorecard(margins: pd.DataFrame, events: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """BetPawa's margin against the lowest competitor margin, paired line by line, per tournament and market."""
+    paired = margins[margins["betpawa"].notna() & margins[COMPETITOR_NAMES].notna().any(axis=1)]
+    frame = paired.reset_index()
+    frame["lowest"] = paired[COMPETITOR_NAMES].min(axis=1).to_numpy()
+    frame["difference"] = frame["betpawa"] - frame["lowest"]
+    frame = frame.merge(events[["event_id", "tournament_id", "tournament", "country"]], on="event_id")
+    card = (
+        frame.groupby(["tournament_id", "tournament", "country", "market"], sort=True)
+        .agg(
+            events=("event_id", "nunique"),
+            lines=("difference", "size"),
+            betpawa_margin=("betpawa", "mean"),
+            competitor_margin=("lowest", "mean"),
+            mean_difference=("difference", "mean"),
+            median_difference=("difference", "median"),
+        )
+        .reset_index()
+        .rename(columns={"market": "betpawa_market_id"})
+    )
+    card["market_name"] = card["betpawa_market_id"].map(names)
+    return card
+
+
+def _first_listed(listings: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """event key → {book: the window of the first batch that listed it}."""
+    found: dict[str, dict[str, str]] = {}
+    for key, book, at in listings[["event_key", "book", "first_window_start"]].itertuples(index=False):
+        found.setdefault(key, {})[book] = pd.Timestamp(at).isoformat()
+    return found
+
+
+def coverage_gaps(
+    outcomes: pd.DataFrame,
+    matched: pd.DataFrame,
+    competitor_events: pd.DataFrame,
+    listings: pd.DataFrame,
+    names: pd.Series,
+) -> pd.DataFrame:
+    """Events, tournaments and lines the competitors list and BetPawa does not, and events BetPawa listed later."""
+    first = _first_listed(listings)
+    parts = []
+    # Competitor-only events: not matched to a BetPawa event observed in the batch.
+    only = competitor_events[~competitor_events["betpawa_event_id"].isin(matched["event_id"])].copy()
+    only["event_key"] = only["sportradar_id"].fillna(only["book"] + ":" + only["external_id"])
+    if len(only):
+        events = (
+            only.groupby("event_key", sort=True)
+            .agg(
+                sportradar_id=("sportradar_id", "first"),
+                event_name=("event_name", "first"),
+                kickoff=("kickoff", "first"),
+                tournament=("tournament", "first"),
+                country=("country", "first"),
+            )
+            .join(_books(only, ["event_key"]))
+            .reset_index()
+        )
+        events["first_listed"] = events["event_key"].map(lambda key: first.get(key))
+        parts.append(events.drop(columns="event_key").assign(kind="competitor_only_event"))
+        # Tournaments BetPawa lacks: none of their events is matched, and BetPawa has no tournament of
+        # the same SportRadar id. Keyed by that id where the book gives one, else by the book's name.
+        with_events = competitor_events.assign(
+            matched=competitor_events["betpawa_event_id"].isin(matched["event_id"]),
+            tournament_key=competitor_events["tournament_sportradar_id"].fillna(
+                competitor_events["book"] + ":" + competitor_events["tournament"] + "|" + competitor_events["country"]
+            ),
+        )
+        tournaments = (
+            with_events.groupby("tournament_key", sort=True)
+            .agg(
+                any_matched=("matched", "any"),
+                betpawa_has=("betpawa_has_tournament", "any"),
+                tournament=("tournament", "first"),
+                country=("country", "first"),
+                events=("competitor_event_id", "size"),
+                sportradar_id=("tournament_sportradar_id", "first"),
+            )
+            .join(_books(with_events, ["tournament_key"]))
+        )
+        lacking = tournaments[~tournaments["any_matched"] & ~tournaments["betpawa_has"]]
+        parts.append(
+            lacking.drop(columns=["any_matched", "betpawa_has"])
+            .reset_index(drop=True)
+            .assign(kind="missing_tournament")
+        )
+    # Lines a competitor prices on a matched event that BetPawa does not offer at all.
+    live = outcomes[outcomes["live"]]
+    competitor_lines = (
+        pd.DataFrame(
+            {
+                "event_id": live["event_id"].to_numpy(),
+                "market": live["market"].astype(str).to_numpy(),
+                "line_key": live["line_key"].to_numpy(),
+                "book": live["book"].astype(str).to_numpy(),
+            }
+        )
+        .query("book != 'betpawa'")
+        .drop_duplicates()
+    )
+    betpawa_rows = outcomes[outcomes["book"] == "betpawa"]
+    betpawa_lines = pd.MultiIndex.from_arrays(
+        [betpawa_rows["event_id"], betpawa_rows["market"].astype(str), betpawa_rows["line_key"]]
+    ).unique()
+    keys = pd.MultiIndex.from_frame(competitor_lines[LINE_KEY])
+    missing = competitor_lines[~keys.isin(betpawa_lines)]
+    if len(missing):
+        lines = (
+            _books(missing, LINE_KEY)
+            .reset_index()
+            .merge(matched[["event_id", "sportradar_id", "event_name", "kickoff", "tournament", "country"]])
+        )
+        lines["line"] = _line(lines)
+        lines["market_name"] = lines["market"].map(names)
+        parts.append(
+            lines.drop(columns="line_key").rename(columns={"market": "betpawa_market_id"}).assign(kind="missing_line")
+        )
+    # Matched events BetPawa listed in a later batch than some competitor.
+    later = []
+    for row in matched.itertuples(index=False):
+        seen = first.get(row.sportradar_id) if isinstance(row.sportradar_id, str) else None
+        if not seen or "betpawa" not in seen:
+            continue
+        rivals = {book: at for book, at in seen.items() if book != "betpawa"}
+        if rivals and min(rivals.values()) < seen["betpawa"]:
+            later.append(
+                {
+                    "event_id": row.event_id,
+                    "sportradar_id": row.sportradar_id,
+                    "event_name": row.event_name,
+                    "kickoff": row.kickoff,
+                    "tournament": row.tournament,
+                    "country": row.country,
+                    "books": sorted(book for book, at in rivals.items() if at < seen["betpawa"]),
+                    "first_listed": seen,
+                    "kind": "listed_later",
+                }
+            )
+    parts.append(pd.DataFrame(later))
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return pd.DataFrame(columns=["kind", "books"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def price_movers(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """Compared outcomes whose price moved on some book between two batches' comparisons.
+
+    A move is the relative change of the implied probability 1/odds; BetPawa is left behind where a
+    competitor moved by at least `MOVE_THRESHOLD` and BetPawa's price stood still."""
+    keys = ["event_id", "betpawa_market_id", "line_key", "outcome"]
+    odds = [f"{book}_odds" for book in BOOK_NAMES]
+    both = now[[*keys, "market_name", "line", *odds]].merge(
+        before[[*keys, *odds]], on=keys, suffixes=("_after", "_before")
+    )
+    moves = {}
+    for book in BOOK_NAMES:
+        after, earlier = both[f"{book}_odds_after"], both[f"{book}_odds_before"]
+        moves[book] = (earlier / after - 1.0).where(after.notna() & earlier.notna())
+    moved = pd.DataFrame({book: move.abs() > PRICE_TOLERANCE for book, move in moves.items()})
+    keep = moved.any(axis=1).to_numpy()
+    competitor = pd.DataFrame({book: moves[book] for book in COMPETITOR_NAMES})
+    largest = competitor.abs().fillna(-1.0).to_numpy().argmax(axis=1)
+    competitor_move = competitor.to_numpy()[np.arange(len(both)), largest]
+    frame = both[[*keys, "market_name", "line"]].copy()
+    for book in BOOK_NAMES:
+        frame[f"{book}_before"] = both[f"{book}_odds_before"]
+        frame[f"{book}_after"] = both[f"{book}_odds_after"]
+    frame["betpawa_move"] = moves["betpawa"]
+    frame["competitor_move"] = competitor_move
+    frame["left_behind"] = (np.abs(competitor_move) >= MOVE_THRESHOLD) & (moves["betpawa"].abs() <= PRICE_TOLERANCE)
+    frame, moved = frame[keep].reset_index(drop=True), moved[keep]
+    frame["moved_by"] = [
+        ",".join(b for b, flag in zip(BOOK_NAMES, flags, strict=True) if flag) for flags in moved.to_numpy()
+    ]
+    return frame
+
+
+def availability_alerts(outcomes: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """BetPawa lines suspended or gone that a competitor prices, and matched events BetPawa offers thinly."""
+    frame = pd.DataFrame(
+        {
+            "event_id": outcomes["event_id"].to_numpy(),
+            "market": outcomes["market"].astype(str).to_numpy(),
+            "line_key": outcomes["line_key"].to_numpy(),
+            "book": outcomes["book"].astype(str).to_numpy(),
+            "gone": outcomes["gone"].to_numpy(dtype=bool),
+            "suspended": (outcomes["outcome"].notna() & ~outcomes["active"].fillna(False)).to_numpy(dtype=bool),
+            "live": outcomes["live"].to_numpy(dtype=bool),
+        }
+    )
+    betpawa = frame[frame["book"] == "betpawa"].groupby(LINE_KEY, sort=False)[["gone", "suspended"]].any()
+    troubled = betpawa[betpawa["gone"] | betpawa["suspended"]]
+    priced = _books(frame[(frame["book"] != "betpawa") & frame["live"]], LINE_KEY)
+    lines = troubled.join(priced, how="inner").reset_index()
+    lines["kind"] = np.where(lines["gone"], "line_gone", "line_suspended")
+    lines["line"] = _line(lines)
+    lines["market_name"] = lines["market"].map(names)
+    lines = lines.drop(columns=["gone", "suspended", "line_key"]).rename(columns={"market": "betpawa_market_id"})
+    markets = frame[frame["live"]].groupby(["event_id", "book"], sort=False)["market"].nunique().unstack("book")
+    markets = markets.reindex(columns=BOOK_NAMES).fillna(0).astype(int)
+    richest = markets[COMPETITOR_NAMES].idxmax(axis=1)
+    most = markets[COMPETITOR_NAMES].max(axis=1)
+    thin = (most >= FEW_MARKETS_MIN) & (markets["betpawa"] < FEW_MARKETS_SHARE * most)
+    few = pd.DataFrame(
+        {
+            "event_id": markets.index[thin],
+            "kind": "few_markets",
+            "books": [[book] for book in richest[thin]],
+            "betpawa_markets": markets.loc[thin, "betpawa"].to_numpy(),
+            "competitor_markets": most[thin].to_numpy(),
+        }
+    )
+    return pd.concat([part for part in (lines, few) if len(part)] or [lines], ignore_index=True)
