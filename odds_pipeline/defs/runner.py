@@ -105,12 +105,40 @@ class BatchReport:
                 f"(rate {matched.get(f'{book.value}_match_rate', '-')}); "
                 f"mapping coverage {odds.get('coverage', '-')}"
             )
+        compared = self.figures.get("price_comparison")
+        if compared:
+            margins = ", ".join(
+                f"{book.display_name} {_percent(compared.get(f'median_margin_{book.value}'))}" for book in Book
+            )
+            out.append(
+                f"  BetPawa   best price on {_percent(compared.get('best_price_share'))} of "
+                f"{compared.get('outcomes_compared', '-')} outcomes a competitor prices too, median gap "
+                f"{_percent(compared.get('median_gap'), signed=True)} on {compared.get('matched_events', '-')} "
+                f"matched events"
+            )
+            out.append(
+                f"  margins   median on the {compared.get('margin_lines', '-')} lines all three price: {margins}"
+            )
+            movers = self.figures.get("price_movers", {})
+            alerts = self.figures.get("availability_alerts", {})
+            gaps = self.figures.get("coverage_gaps", {})
+            out.append(
+                f"  watch     {movers.get('left_behind', '-')} lines left behind, "
+                f"{alerts.get('line_gone', '-')} gone and {alerts.get('line_suspended', '-')} suspended lines a "
+                f"competitor prices, {gaps.get('competitor_only_events', '-')} competitor-only events"
+            )
         out.append(f"  batch status: {self.batch_status or '-'}")
         passed = sum(1 for c in self.checks if c[2])
         out.append(f"  checks: {passed} passed, {len(self.checks) - passed} failed")
         out.extend(f"    FAILED {severity} {asset}.{check}" for asset, check, ok, severity in self.checks if not ok)
         out.extend(f"  step failed: {message}" for message in self.failures)
         return out
+
+
+def _percent(value: Any, *, signed: bool = False) -> str:
+    if not isinstance(value, int | float) or value != value:  # missing, or NaN: not measured
+        return "-"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
 
 
 POOL_WATCH_S = 10.0  # how often a waiting batch is told what it waits for

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from odds_pipeline.domain import Book
@@ -160,7 +161,9 @@ def competitor_events(session: Session, batch: ScrapeBatch) -> pd.DataFrame:
         "SELECT ce.id AS competitor_event_id, ce.source AS book, ce.betpawa_event_id, ce.sportradar_id, "
         "ce.external_id, ce.name AS event_name, ce.kickoff, ct.id AS tournament_id, ct.name AS tournament, "
         "coalesce(ct.country_raw, '') AS country, ct.sportradar_id AS tournament_sportradar_id, "
-        "EXISTS (SELECT 1 FROM tournaments t WHERE t.sportradar_id = ct.sportradar_id) AS betpawa_has_tournament "
+        # BetPawa has the tournament when any of its events was ever matched, or it shares the SportRadar id.
+        "(EXISTS (SELECT 1 FROM competitor_events x WHERE x.tournament_id = ct.id AND x.betpawa_event_id IS NOT NULL) "
+        "OR EXISTS (SELECT 1 FROM tournaments t WHERE t.sportradar_id = ct.sportradar_id)) AS betpawa_has_tournament "
         "FROM competitor_odds_snapshots cs JOIN competitor_events ce ON ce.id = cs.competitor_event_id "
         f"JOIN competitor_tournaments ct ON ct.id = ce.tournament_id WHERE cs.batch_id = {int(batch.id)}"
     )
@@ -211,20 +214,28 @@ def stored_comparison(session: Session, batch: ScrapeBatch) -> pd.DataFrame | No
     stored_batch = session.scalar(select(PriceComparison.batch_id).limit(1))
     if stored_batch != batch.id:
         return None
-    return read_frame(session, "SELECT * FROM price_comparison", {"best_competitor": "string", "outcome": "string"})
+    texts = {name: str for name in ("betpawa_market_id", "market_name", "outcome", "best_competitor")}
+    return read_frame(session, "SELECT * FROM price_comparison", texts)
 
 
 def replace_table(session: Session, table: Table, frame: pd.DataFrame) -> int:
     """Empty a comparison table and write the frame's rows into it (columns by name)."""
-    session.execute(text(f'TRUNCATE "{table.name}"'))
+    session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
     return copy_frame(session, table, frame)
 
 
 def store_figures(session: Session, batch: ScrapeBatch, rows: list[dict[str, Any]]) -> None:
-    """The batch's headline figures per book, replacing any from an earlier run of the batch."""
-    session.execute(delete(ComparisonFigures).where(ComparisonFigures.batch_id == batch.id))
-    session.add_all(ComparisonFigures(batch_id=batch.id, window_start=batch.window_start, **row) for row in rows)
-    session.flush()
+    """The batch's headline figures per book, in place of any from an earlier run of the batch."""
+    if not rows:
+        return
+    figures = [c.name for c in ComparisonFigures.__table__.columns if c.name not in ("id", "batch_id", "window_start")]
+    values = [
+        {"batch_id": batch.id, "window_start": batch.window_start, **{name: row.get(name) for name in figures}}
+        for row in rows
+    ]
+    statement = insert(ComparisonFigures).values(values)
+    updates = {name: statement.excluded[name] for name in values[0] if name not in ("batch_id", "book")}
+    session.execute(statement.on_conflict_do_update(index_elements=["batch_id", "book"], set_=updates))
 
 
 def figures_since(session: Session, since: datetime, until: datetime) -> pd.DataFrame:

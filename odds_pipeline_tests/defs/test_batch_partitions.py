@@ -44,6 +44,17 @@ def sandbox_pairs(url: str) -> dict[Book, set[tuple[str, str]]]:
     }
 
 
+def sandbox_competitor_only(url: str) -> set[tuple[str, tuple[str, ...]]]:
+    """(SportRadar id, the competitors listing it) of every match BetPawa does not list, per the sandbox."""
+    matches = httpx.get(f"{url}/__sandbox/truth", timeout=30).json()["matches"]
+    competitors = sorted(book.value for book in (Book.SPORTYBET, Book.BET9JA))
+    return {
+        (m["sportradar_id"], tuple(book for book in competitors if m[book]))
+        for m in matches
+        if m["sportradar_id"] and not m["betpawa"] and any(m[book] for book in competitors)
+    }
+
+
 def stored_pairs(engine: Engine) -> dict[Book, set[tuple[str, str]]]:
     with Session(engine) as session:
         rows = session.execute(
@@ -100,8 +111,10 @@ def test_definitions_load_and_describe_themselves(pipeline: Pipeline):
 def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     key = latest_key(pipeline.settings)
     truth_before = sandbox_pairs(pipeline.sandbox.url)
+    only_before = sandbox_competitor_only(pipeline.sandbox.url)
     first = pipeline.run(key)
     truth_after = sandbox_pairs(pipeline.sandbox.url)
+    only_after = sandbox_competitor_only(pipeline.sandbox.url)
     assert first.success, [e.message for e in first.all_events if e.is_failure]
     assert all(checks_of(first).values()), checks_of(first)
     counts = pipeline.counts()
@@ -120,6 +133,16 @@ def test_a_batch_runs_end_to_end_and_again_without_new_rows(pipeline: Pipeline):
     for book in (Book.SPORTYBET, Book.BET9JA):
         assert truth_before[book] & truth_after[book] <= stored[book] <= truth_before[book] | truth_after[book]
         assert len(stored[book]) == figures(first, "matched_events")[f"{book.value}_linked"]
+
+    # Coverage gaps name exactly the sandbox's competitor-only matches, with the books that list them.
+    with Session(pipeline.engine) as session:
+        gaps = session.execute(
+            text("SELECT sportradar_id, books FROM coverage_gaps WHERE kind = 'competitor_only_event'")
+        ).all()
+    only = {(sportradar_id, tuple(books)) for sportradar_id, books in gaps if sportradar_id}
+    assert only and only_before & only_after <= only <= only_before | only_after
+    compared = figures(first, "price_comparison")
+    assert compared["dagster/row_count"] > 0 and 0 <= compared["best_price_share"] <= 1
 
     again = pipeline.run(key)
     assert again.success and all(checks_of(again).values())

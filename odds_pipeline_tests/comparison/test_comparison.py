@@ -1,0 +1,323 @@
+"""The comparisons on hand-built batches with known prices: exact gaps, margins and shares; what is
+left out (a suspended outcome, a vanished line, a one-sided pair); movers; the past recomputed from
+the history; re-runs; and checks that fail when the stored rows are wrong."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from odds_pipeline import comparison
+from odds_pipeline.bookmakers.records import EventRecord, TournamentRecord
+from odds_pipeline.comparison.lines import shin_fair
+from odds_pipeline.defs.comparison import comparison_checks
+from odds_pipeline.domain import Book, EventScrapeOutcome
+from odds_pipeline.markets import margins
+from odds_pipeline.markets.catalogue import file_catalogue
+from odds_pipeline.storage import batches, writers
+from odds_pipeline.storage import comparison as queries
+from odds_pipeline.storage.models import EventScrapeStatus, ScrapeBatch
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+RESULT, TOTALS = "3743", "5000"  # 1X2 and Over/Under
+NAMES = {RESULT: "1X2 - Full Time", TOTALS: "Over/Under - Full Time"}
+LEAGUE = ("Premier League", "England", "sr:tournament:17")
+FOREIGN = ("Serie Z", "Italy", "sr:tournament:999")
+# sportradar id → (tournament, the books listing it)
+MATCHES = {
+    "1001": (LEAGUE, (Book.BETPAWA, Book.SPORTYBET, Book.BET9JA)),
+    "1002": (LEAGUE, (Book.BETPAWA, Book.SPORTYBET)),
+    "1003": (FOREIGN, (Book.SPORTYBET, Book.BET9JA)),
+}
+Lines = dict[tuple[str, float | None], writers.LineState]
+
+
+def line(market: str, prices: dict[str, float], suspended: tuple[str, ...] = ()) -> writers.LineState:
+    return writers.LineState(
+        name=NAMES[market],
+        outcomes=tuple((name, odds, name not in suspended) for name, odds in prices.items()),
+        handicap_type=None,
+        handicap_home=None,
+        handicap_away=None,
+        groups=("main",),
+    )
+
+
+def first_batch() -> dict[Book, dict[str, Lines]]:
+    return {
+        Book.BETPAWA: {
+            "1001": {
+                (RESULT, None): line(RESULT, {"1": 2.00, "X": 3.40, "2": 4.10}),
+                (TOTALS, 2.5): line(TOTALS, {"Over": 1.90, "Under": 1.90}, suspended=("Under",)),
+            },
+            "1002": {(RESULT, None): line(RESULT, {"1": 1.50, "X": 4.00, "2": 6.00})},
+        },
+        Book.SPORTYBET: {
+            "1001": {
+                (RESULT, None): line(RESULT, {"1": 2.10, "X": 3.30, "2": 3.70}),
+                (TOTALS, 2.5): line(TOTALS, {"Over": 1.85, "Under": 1.95}),
+                (TOTALS, 3.5): line(TOTALS, {"Over": 2.80, "Under": 1.40}),
+            },
+            "1002": {(RESULT, None): line(RESULT, {"1": 1.55, "X": 4.00, "2": 5.50})},
+            "1003": {(RESULT, None): line(RESULT, {"1": 2.50, "X": 3.10, "2": 2.90})},
+        },
+        Book.BET9JA: {
+            "1001": {
+                (RESULT, None): line(RESULT, {"1": 1.95, "X": 3.50, "2": 4.00}),
+                (TOTALS, 2.5): line(TOTALS, {"Over": 1.88, "Under": 1.92}),
+            },
+            "1003": {(RESULT, None): line(RESULT, {"1": 2.45, "X": 3.20, "2": 2.95})},
+        },
+    }
+
+
+def second_batch() -> dict[Book, dict[str, Lines]]:
+    """SportyBet shortens the home win of 1001; Bet9ja takes its Over/Under 2.5 of 1001 down."""
+    books = first_batch()
+    books[Book.SPORTYBET]["1001"][(RESULT, None)] = line(RESULT, {"1": 1.90, "X": 3.30, "2": 3.70})
+    del books[Book.BET9JA]["1001"][(TOTALS, 2.5)]
+    return books
+
+
+@dataclass
+class World:
+    session: Session
+    ids: dict[Book, dict[str, int]]  # book → sportradar id → event row id
+    shapes: comparison.MarketShapes
+
+    def observe(self, index: int, books: dict[Book, dict[str, Lines]], listed_only: bool = False) -> ScrapeBatch:
+        """One batch: the books' lines stored as the pipeline stores them, with each event's status row."""
+        window = START + timedelta(minutes=15 * index)
+        batch = batches.ensure_batch(self.session, f"b{index}", window, window + timedelta(minutes=15))
+        bookmakers = batches.bookmaker_ids(self.session)
+        for sportradar_id in sorted({sr for events in books.values() for sr in events}):
+            listed = [book.value for book in Book if sportradar_id in books.get(book, {})]
+            self.session.add(
+                EventScrapeStatus(
+                    batch_id=batch.id, event_key=sportradar_id, sportradar_id=sportradar_id,
+                    status=EventScrapeOutcome.COMPLETED, platforms_requested=listed, platforms_scraped=listed,
+                    platforms_failed=[],
+                )
+            )  # fmt: skip
+        self.session.flush()
+        if listed_only:
+            queries.record_first_listings(self.session, batch)
+            return batch
+        writers.link_competitor_events(self.session, batch)
+        at = window + timedelta(minutes=16)
+        for book, events in books.items():
+            observed = {self.ids[book][sr]: lines for sr, lines in events.items()}
+            writers.store_snapshots(self.session, book, batch, None, bookmakers[book], observed, at)
+        self.session.flush()
+        queries.record_first_listings(self.session, batch)
+        return batch
+
+    def compare(self, batch: ScrapeBatch, **options: bool) -> comparison.Comparison:
+        return comparison.compare_batch(self.session, batch, self.shapes, **options)
+
+
+@pytest.fixture
+def world(engine: Engine) -> Iterator[World]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+            bookmakers = batches.bookmaker_ids(session)
+            ids: dict[Book, dict[str, int]] = {}
+            for book in Book:
+                records = []
+                for sportradar_id, ((name, country, tournament_sr), books) in MATCHES.items():
+                    if book in books:
+                        tournament = TournamentRecord(book, f"{book.value}-{name}", name, country, tournament_sr)
+                        records.append(
+                            EventRecord(
+                                book, f"{book.value}-{sportradar_id}", sportradar_id, START + timedelta(days=1),
+                                f"Home {sportradar_id}", f"Away {sportradar_id}", tournament,
+                            )
+                        )  # fmt: skip
+                stored = writers.store_events(session, book, records, bookmakers[book])
+                ids[book] = {external.split("-", 1)[1]: row_id for external, row_id in stored.items()}
+            yield World(session, ids, comparison.MarketShapes.of(file_catalogue()))
+        outer.rollback()
+
+
+def _row(frame: pd.DataFrame, event: int, market: str, line_: float | None, outcome: str) -> pd.Series:
+    rows = frame[
+        (frame["event_id"] == event)
+        & (frame["betpawa_market_id"] == market)
+        & (frame["line"].isna() if line_ is None else frame["line"] == line_)
+        & (frame["outcome"] == outcome)
+    ]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+def test_exact_gaps_margins_shares_and_fair_probabilities(world: World):
+    result = world.compare(world.observe(0, first_batch()))
+    prices, e1, e2 = result.prices, world.ids[Book.BETPAWA]["1001"], world.ids[Book.BETPAWA]["1002"]
+    # Every live BetPawa outcome of a matched event, and nothing else: Under 2.5 is suspended.
+    assert len(prices) == 7
+    home = _row(prices, e1, RESULT, None, "1")
+    assert (home.betpawa_odds, home.sportybet_odds, home.bet9ja_odds) == (2.00, 2.10, 1.95)
+    assert (home.best_competitor_odds, home.best_competitor) == (2.10, "sportybet")
+    assert home.gap == pytest.approx(2.00 / 2.10 - 1)
+    assert home.betpawa_margin == pytest.approx(1 / 2.00 + 1 / 3.40 + 1 / 4.10 - 1)
+    assert home.sportybet_margin == pytest.approx(1 / 2.10 + 1 / 3.30 + 1 / 3.70 - 1)
+    assert home.bet9ja_margin == pytest.approx(1 / 1.95 + 1 / 3.50 + 1 / 4.00 - 1)
+    fair = statistics.mean([margins.fair_shin([2.10, 3.30, 3.70])[0], margins.fair_shin([1.95, 3.50, 4.00])[0]])
+    assert home.fair_probability == pytest.approx(fair, abs=1e-9)
+    over = _row(prices, e1, TOTALS, 2.5, "Over")
+    assert (over.best_competitor_odds, over.best_competitor) == (1.88, "bet9ja")
+    assert pd.isna(over.betpawa_margin)  # its Under is suspended: no complete set
+    assert over.sportybet_margin == pytest.approx(1 / 1.85 + 1 / 1.95 - 1)
+    draw = _row(prices, e2, RESULT, None, "X")
+    assert draw.gap == 0 and pd.isna(draw.bet9ja_odds) and draw.best_competitor == "sportybet"
+    gaps = [2.00 / 2.10, 3.40 / 3.50, 4.10 / 4.00, 1.90 / 1.88, 1.50 / 1.55, 1.0, 6.00 / 5.50]
+    assert result.figure("betpawa", "best_price_share") == pytest.approx(4 / 7)
+    assert result.figure("betpawa", "median_gap") == pytest.approx(statistics.median(g - 1 for g in gaps))
+    # The books' medians are taken on the one line all three price with a complete set: 1X2 of 1001.
+    assert result.figure("betpawa", "margin_lines") == 1
+    assert result.figure("bet9ja", "median_margin") == pytest.approx(home.bet9ja_margin)
+
+
+def test_a_suspended_outcome_and_a_vanished_line_are_never_compared(world: World):
+    world.observe(0, first_batch())
+    result = world.compare(world.observe(1, second_batch()))
+    e1 = world.ids[Book.BETPAWA]["1001"]
+    over = _row(result.prices, e1, TOTALS, 2.5, "Over")
+    assert pd.isna(over.bet9ja_odds) and over.best_competitor == "sportybet" and over.best_competitor_odds == 1.85
+    assert result.prices[(result.prices["event_id"] == e1) & (result.prices["outcome"] == "Under")].empty
+    # BetPawa's suspended Under is an alert while SportyBet prices it; Bet9ja no longer does.
+    alerts = result.alerts[result.alerts["kind"] == "line_suspended"]
+    assert alerts[["event_id", "betpawa_market_id", "line"]].values.tolist() == [[e1, TOTALS, 2.5]]
+    assert alerts["books"].tolist() == [["sportybet"]]
+
+
+def test_margins_are_paired_only_where_both_sides_have_a_complete_set(world: World):
+    result = world.compare(world.observe(0, first_batch()))
+    card = result.scorecard
+    # Over/Under 2.5 of 1001 is complete on both competitors but not on BetPawa: it is left out.
+    assert card["betpawa_market_id"].tolist() == [RESULT]
+    row = card.iloc[0]
+    assert (row.tournament, row.country, row.events, row.lines) == ("Premier League", "England", 2, 2)
+    e1 = (1 / 2.00 + 1 / 3.40 + 1 / 4.10 - 1) - min(
+        1 / 2.10 + 1 / 3.30 + 1 / 3.70 - 1, 1 / 1.95 + 1 / 3.50 + 1 / 4.00 - 1
+    )
+    e2 = (1 / 1.50 + 1 / 4.00 + 1 / 6.00 - 1) - (1 / 1.55 + 1 / 4.00 + 1 / 5.50 - 1)
+    assert row.mean_difference == pytest.approx((e1 + e2) / 2)
+    assert row.median_difference == pytest.approx(statistics.median([e1, e2]))
+
+
+def test_coverage_gaps_name_what_betpawa_lacks_and_what_it_listed_later(world: World):
+    # SportyBet listed 1002 a batch before BetPawa did.
+    world.observe(-1, {Book.SPORTYBET: {"1002": {}}}, listed_only=True)
+    result = world.compare(world.observe(0, first_batch()))
+    gaps = result.coverage.set_index("kind")
+    only = gaps.loc[["competitor_only_event"]]
+    assert only["sportradar_id"].tolist() == ["1003"] and only["books"].tolist() == [["bet9ja", "sportybet"]]
+    assert (only.iloc[0].tournament, only.iloc[0].country) == ("Serie Z", "Italy")
+    lacking = gaps.loc[["missing_tournament"]]
+    assert lacking["tournament"].tolist() == ["Serie Z"] and lacking["events"].tolist() == [2]
+    missing = gaps.loc[["missing_line"]]
+    assert missing[["betpawa_market_id", "line"]].values.tolist() == [[TOTALS, 3.5]]
+    assert missing["books"].tolist() == [["sportybet"]]
+    later = gaps.loc[["listed_later"]]
+    assert later["sportradar_id"].tolist() == ["1002"] and later["books"].tolist() == [["sportybet"]]
+    assert later.iloc[0].first_listed == {
+        "sportybet": (START - timedelta(minutes=15)).isoformat(),
+        "betpawa": START.isoformat(),
+    }
+
+
+def test_movers_flag_betpawa_left_behind(world: World):
+    first = world.observe(0, first_batch())
+    comparison.store_comparison(world.session, first, world.compare(first))
+    result = world.compare(world.observe(1, second_batch()))
+    assert result.previous_batch_id == first.id
+    movers = result.movers
+    assert len(movers) == 1
+    mover = movers.iloc[0]
+    assert (mover.outcome, mover.sportybet_before, mover.sportybet_after, mover.moved_by) == (
+        "1",
+        2.10,
+        1.90,
+        "sportybet",
+    )
+    assert mover.competitor_move == pytest.approx(2.10 / 1.90 - 1)  # 1/odds went up by 10.5%
+    assert mover.betpawa_move == 0 and bool(mover.left_behind)
+
+
+def test_a_past_batch_is_recomputed_from_the_history(world: World):
+    first = world.observe(0, first_batch())
+    then = world.compare(first)
+    second = world.observe(1, second_batch())
+    # Batch b1 has been stored over b0's current state: b0 now comes from the history.
+    again = world.compare(first)
+    pd.testing.assert_frame_equal(again.prices, then.prices)
+    assert again.figures == then.figures
+    pd.testing.assert_frame_equal(again.scorecard, then.scorecard)
+    now, replayed = world.compare(second), world.compare(second, from_history=True)
+    pd.testing.assert_frame_equal(replayed.prices, now.prices)
+    pd.testing.assert_frame_equal(replayed.alerts, now.alerts)
+
+
+def _tables(session: Session) -> dict[str, list[tuple]]:
+    names = ["price_comparison", "margin_scorecard", "coverage_gaps", "price_movers", "availability_alerts",
+             "comparison_figures"]  # fmt: skip
+    return {name: session.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all() for name in names}
+
+
+def test_a_rerun_of_a_batch_gives_identical_rows(world: World):
+    first = world.observe(0, first_batch())
+    comparison.store_comparison(world.session, first, world.compare(first))
+    second = world.observe(1, second_batch())
+    comparison.store_comparison(world.session, second, world.compare(second))
+    stored = _tables(world.session)
+    comparison.store_comparison(world.session, second, world.compare(second))
+    figures = world.session.execute(text("SELECT batch_id, book FROM comparison_figures ORDER BY 1, 2")).all()
+    assert _tables(world.session) == stored and len(figures) == 6
+    assert len(stored["price_comparison"]) == 7 and len(stored["price_movers"]) == 1
+
+
+def _checks(world: World, batch: ScrapeBatch, result: comparison.Comparison) -> dict[str, bool]:
+    return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result)}
+
+
+def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
+    batch = world.observe(0, first_batch())
+    result = world.compare(batch)
+    comparison.store_comparison(world.session, batch, result)
+    assert all(_checks(world, batch, result).values()), _checks(world, batch, result)
+    e1, e2 = world.ids[Book.BETPAWA]["1001"], world.ids[Book.BETPAWA]["1002"]
+    tampering = {
+        "every_matched_event_compared": f"DELETE FROM price_comparison WHERE event_id = {e2}",
+        "shares_in_unit_interval": "UPDATE price_comparison SET betpawa_odds = 1.01",
+        "no_suspended_or_vanished_line_compared": "INSERT INTO price_comparison (batch_id, event_id, "
+        "betpawa_market_id, market_name, line, outcome, betpawa_odds) "
+        f"VALUES ({batch.id}, {e1}, '{TOTALS}', 'Over/Under', 2.5, 'Under', 1.90)",
+        "margins_in_band": "UPDATE price_comparison SET sportybet_margin = 1.5 WHERE sportybet_margin IS NOT NULL",
+    }
+    for check, statement in tampering.items():
+        with world.session.begin_nested() as savepoint:
+            world.session.execute(text(statement))
+            found = _checks(world, batch, result)
+            savepoint.rollback()
+        assert found[check] is False, (check, found)
+    assert all(_checks(world, batch, result).values())
+
+
+def test_shin_for_many_lines_at_once_equals_the_one_line_formula():
+    lines = [[2.10, 3.30, 3.70], [1.85, 1.95], [1.20, 6.50, 13.0], [2.05, 2.05]]
+    group = [i for i, odds in enumerate(lines) for _ in odds]
+    implied = [1 / o for odds in lines for o in odds]
+    import numpy as np
+
+    found = shin_fair(np.array(group), np.array(implied))
+    expected = [p for odds in lines for p in margins.fair_shin(odds)]
+    assert found.tolist() == pytest.approx(expected, abs=1e-12)
