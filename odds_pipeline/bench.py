@@ -506,6 +506,15 @@ def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
             "bytes": round(second["bytes"] / first["bytes"], 4),
         },
         "peak_rss_mb": peak,
+        # The comparison step (all five comparison assets) against the batch's wall time.
+        "comparison_s": {
+            "first": first["steps_s"].get("compare_batch"),
+            "second": second["steps_s"].get("compare_batch"),
+        },
+        "comparison_share": {
+            "first": round(first["steps_s"].get("compare_batch", 0.0) / first["wall_s"], 4),
+            "second": round(second["steps_s"].get("compare_batch", 0.0) / second["wall_s"], 4),
+        },
         "first": {k: first[k] for k in ("requests", "cpu_s", "steps_s", "timeline_s", "rendered_ahead")},
         "second": {
             k: second[k] for k in ("lower_bound_s", "requests", "cpu_s", "steps_s", "timeline_s", "rendered_ahead")
