@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.Column("bet9ja_after", sa.Float(), nullable=True),
         sa.Column("betpawa_move", sa.Float(), nullable=True),
         sa.Column("competitor_move", sa.Float(), nullable=True),
-        sa.Column("moved_by", sa.String(length=20), nullable=True),
+        sa.Column("moved_by", sa.String(length=40), nullable=True),
         sa.Column("left_behind", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_price_movers")),
     )

@@ -17,8 +17,8 @@ import pandas as pd
 
 from odds_pipeline.markets.catalogue import Catalogue, OutcomeSet
 from odds_pipeline.markets.margins import SHIN_ITERATIONS
+from odds_pipeline.storage.comparison import NO_LINE
 
-NO_LINE = -1.0e9  # the line key of markets without a line: NaN never equals itself in a join
 LINE_KEY = ["event_id", "market", "line_key"]
 OUTCOME_KEY = [*LINE_KEY, "outcome"]
 FAIR_METHOD = "shin"

@@ -96,11 +96,12 @@ def comparison_specs(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckS
 
 def comparison_checks(session: Any, batch: ScrapeBatch, result: comparison.Comparison) -> list[dg.AssetCheckResult]:
     """The checks, from what PostgreSQL holds now against what the step computed."""
-    expected, found = queries.matched_events_with_lines(session, batch)
+    with queries.live_prices(session, batch) as live:
+        expected, found = queries.matched_events_with_lines(session, batch, live)
+        not_live = queries.compared_not_live(session, batch, live)
     share = result.figure(Book.BETPAWA.value, "best_price_share")
     stored_share = queries.stored_best_price_share(session, batch, views.PRICE_TOLERANCE)
     share_ok = share is None or (0.0 <= share <= 1.0 and stored_share is not None and abs(share - stored_share) < 1e-9)
-    not_live = queries.compared_not_live(session, batch)
     outside = queries.margins_outside(session, batch, *MARGIN_BAND)
 
     def check(name: str, passed: bool, **metadata: Any) -> dg.AssetCheckResult:

@@ -9,6 +9,8 @@ rows (`odds_pipeline_tests/comparison`). Frames travel by COPY as CSV, which pan
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,7 @@ from odds_pipeline.domain import Book
 from odds_pipeline.storage.models import ComparisonFigures, PriceComparison, ScrapeBatch
 from odds_pipeline.storage.writers import copy_frame
 
+NO_LINE = -1.0e9  # the line key of markets without a line: NULL never equals itself in a join
 # One row per outcome of every line as of the batch; a gone line has one row and no outcome.
 LINE_COLUMNS = ["event_id", "book", "market", "market_name", "line", "gone", "outcome", "odds", "active"]
 LINE_DTYPES = {
@@ -259,36 +262,53 @@ def figures_since(session: Session, since: datetime, until: datetime) -> pd.Data
 # --- what the checks measure, in SQL: the stored tables against the lines as of the batch --------
 
 
-def matched_events_with_lines(session: Session, batch: ScrapeBatch) -> tuple[int, int]:
-    """(matched events on which BetPawa offers a live price, of them those in price_comparison)."""
+_LIVE = "NOT q.gone AND q.active AND q.odds > 1"
+
+
+@contextmanager
+def live_prices(session: Session, batch: ScrapeBatch) -> Iterator[str]:
+    """Every book's live prices on the batch's matched events as of the batch, in a temporary table
+    (analysed, so the checks' joins are hash joins); yields its name and drops it after."""
     lines = lines_query(session, batch)
-    live = f"SELECT DISTINCT event_id FROM ({lines}) q WHERE q.book = 'betpawa' AND {_LIVE}"
-    expected = session.scalar(text(f"SELECT count(*) FROM ({live}) e"))
+    session.execute(
+        text(
+            "CREATE TEMPORARY TABLE live_prices AS SELECT q.book, q.event_id, q.market, "
+            f"coalesce(q.line, {NO_LINE}) AS line_key, q.outcome, q.odds FROM ({lines}) q WHERE {_LIVE}"
+        )
+    )
+    session.execute(text("ANALYZE live_prices"))
+    try:
+        yield "live_prices"
+    finally:
+        session.execute(text("DROP TABLE live_prices"))
+
+
+def matched_events_with_lines(session: Session, batch: ScrapeBatch, live: str) -> tuple[int, int]:
+    """(matched events on which BetPawa offers a live price, of them those in price_comparison)."""
+    events = f"SELECT DISTINCT event_id FROM {live} WHERE book = 'betpawa'"
+    expected = session.scalar(text(f"SELECT count(*) FROM ({events}) e"))
     found = session.scalar(
-        text(f"SELECT count(*) FROM ({live}) e WHERE e.event_id IN (SELECT event_id FROM price_comparison "
+        text(f"SELECT count(*) FROM ({events}) e WHERE e.event_id IN (SELECT event_id FROM price_comparison "
              "WHERE batch_id = :batch)"),
         {"batch": batch.id},
     )  # fmt: skip
     return int(expected), int(found)
 
 
-_LIVE = "NOT q.gone AND q.active AND q.odds > 1"
-
-
-def compared_not_live(session: Session, batch: ScrapeBatch) -> dict[str, int]:
+def compared_not_live(session: Session, batch: ScrapeBatch, live: str) -> dict[str, int]:
     """Per book, the prices in price_comparison that are not live as of the batch (suspended, gone,
     or not there at all): a comparison must never use them."""
-    lines = lines_query(session, batch)
     prices = " UNION ALL ".join(
-        f"SELECT event_id, betpawa_market_id, line, outcome, '{book.value}' AS book, {book.value}_odds AS odds "
-        f"FROM price_comparison WHERE batch_id = {int(batch.id)} AND {book.value}_odds IS NOT NULL"
+        f"SELECT event_id, betpawa_market_id, coalesce(line, {NO_LINE}) AS line_key, outcome, "
+        f"'{book.value}' AS book, {book.value}_odds AS odds FROM price_comparison "
+        f"WHERE batch_id = {int(batch.id)} AND {book.value}_odds IS NOT NULL"
         for book in Book
     )
     rows = session.execute(
         text(
-            f"SELECT p.book, count(*) FROM ({prices}) p LEFT JOIN ({lines}) q ON q.book = p.book "
-            "AND q.event_id = p.event_id AND q.market = p.betpawa_market_id AND q.line IS NOT DISTINCT FROM p.line "
-            f"AND q.outcome = p.outcome AND q.odds = p.odds AND {_LIVE} WHERE q.event_id IS NULL GROUP BY p.book"
+            f"SELECT p.book, count(*) FROM ({prices}) p LEFT JOIN {live} q ON q.book = p.book "
+            "AND q.event_id = p.event_id AND q.market = p.betpawa_market_id AND q.line_key = p.line_key "
+            "AND q.outcome = p.outcome AND q.odds = p.odds WHERE q.event_id IS NULL GROUP BY p.book"
         )
     ).all()
     return {book.value: 0 for book in Book} | {book: int(n) for book, n in rows}

@@ -641,7 +641,7 @@ class PriceMover(Base):
     # Relative change of the implied probability (1/odds): +0.05 means 5% likelier by the book.
     betpawa_move: Mapped[float | None] = mapped_column(Float)
     competitor_move: Mapped[float | None] = mapped_column(Float)  # the largest competitor move, signed
-    moved_by: Mapped[str | None] = mapped_column(String(20))
+    moved_by: Mapped[str | None] = mapped_column(String(40))  # the books whose price moved, comma-separated
     left_behind: Mapped[bool]  # a competitor moved by at least the threshold and BetPawa's price stood still
 
 
