@@ -304,7 +304,7 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
 def matched_events_asset(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         name="matched_events",
-        group_name="comparison",
+        group_name="matching",
         description="Competitor events linked to BetPawa's by SportRadar id (competitor_events.betpawa_event_id); "
         "competitor-only events are kept, unlinked.",
         partitions_def=partitions,
