@@ -43,13 +43,13 @@ _KINDS = {"string": "string", "integer": "int", "bigint": "bigint", "float": "fl
 
 
 def _schema(model: Any) -> dg.TableSchema:
-    """The table's columns as the UI shows them, with the model's comments as descriptions."""
+    """The table's columns as the UI shows them, described by the models' ``doc``."""
     columns = []
     for column in model.__table__.columns:
         if column.name == "id":
             continue
         kind = str(column.type).lower().split("(")[0]
-        columns.append(dg.TableColumn(column.name, _KINDS.get(kind, kind)))
+        columns.append(dg.TableColumn(column.name, _KINDS.get(kind, kind), description=column.doc or ""))
     return dg.TableSchema(columns=columns)
 
 

@@ -522,25 +522,28 @@ class PriceComparison(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # No foreign keys on the two big replaced tables: checking them would cost more than writing the
     # half-million rows, and the next batch replaces every row anyway.
-    batch_id: Mapped[int]
-    event_id: Mapped[int]
-    betpawa_market_id: Mapped[str] = mapped_column(String(50))
+    batch_id: Mapped[int] = mapped_column(doc="scrape_batches.id of the compared batch")
+    event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
+    betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
     market_name: Mapped[str] = mapped_column(String(255))
-    line: Mapped[float | None] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(100))
-    betpawa_odds: Mapped[float] = mapped_column(Float)
-    sportybet_odds: Mapped[float | None] = mapped_column(Float)
-    bet9ja_odds: Mapped[float | None] = mapped_column(Float)
-    # NULL where no competitor prices the outcome: such an outcome is nobody's win.
-    best_competitor_odds: Mapped[float | None] = mapped_column(Float)
-    best_competitor: Mapped[Book | None] = mapped_column(string_enum(Book))
-    gap: Mapped[float | None] = mapped_column(Float)  # betpawa_odds / best_competitor_odds - 1
-    # Each book's margin on the line, only over a complete, exclusive, unsuspended outcome set.
-    betpawa_margin: Mapped[float | None] = mapped_column(Float)
-    sportybet_margin: Mapped[float | None] = mapped_column(Float)
-    bet9ja_margin: Mapped[float | None] = mapped_column(Float)
-    # Shin's fair probability of the outcome, averaged over the competitors with a complete set.
-    fair_probability: Mapped[float | None] = mapped_column(Float)
+    line: Mapped[float | None] = mapped_column(Float, doc="the total or home handicap; NULL for markets without one")
+    outcome: Mapped[str] = mapped_column(String(100), doc="BetPawa's outcome label")
+    betpawa_odds: Mapped[float] = mapped_column(Float, doc="live: the line offered, the outcome active, odds above 1")
+    sportybet_odds: Mapped[float | None] = mapped_column(Float, doc="SportyBet's live price of the outcome, if any")
+    bet9ja_odds: Mapped[float | None] = mapped_column(Float, doc="Bet9ja's live price of the outcome, if any")
+    best_competitor_odds: Mapped[float | None] = mapped_column(
+        Float, doc="the best competitor price; NULL where none prices it (then nobody's win)"
+    )
+    best_competitor: Mapped[Book | None] = mapped_column(string_enum(Book), doc="the book with the best price")
+    gap: Mapped[float | None] = mapped_column(Float, doc="betpawa_odds / best_competitor_odds - 1: below 0 is behind")
+    betpawa_margin: Mapped[float | None] = mapped_column(
+        Float, doc="BetPawa's margin on the line, only over a complete, exclusive, unsuspended set"
+    )
+    sportybet_margin: Mapped[float | None] = mapped_column(Float, doc="SportyBet's margin on the line, same rule")
+    bet9ja_margin: Mapped[float | None] = mapped_column(Float, doc="Bet9ja's margin on the line, same rule")
+    fair_probability: Mapped[float | None] = mapped_column(
+        Float, doc="Shin's fair probability, averaged over the competitors with a complete set"
+    )
 
 
 class ComparisonFigures(Base):

@@ -321,3 +321,17 @@ def test_shin_for_many_lines_at_once_equals_the_one_line_formula():
     found = shin_fair(np.array(group), np.array(implied))
     expected = [p for odds in lines for p in margins.fair_shin(odds)]
     assert found.tolist() == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_price_all_three_books_move_is_one_mover_named_by_all_three(world: World):
+    first = world.observe(0, first_batch())
+    comparison.store_comparison(world.session, first, world.compare(first))
+    books = first_batch()
+    for book, draw in ((Book.BETPAWA, 3.30), (Book.SPORTYBET, 3.20), (Book.BET9JA, 3.40)):
+        prices = dict((name, odds) for name, odds, _ in books[book]["1001"][(RESULT, None)].outcomes)
+        books[book]["1001"][(RESULT, None)] = line(RESULT, prices | {"X": draw})
+    second = world.observe(1, books)
+    result = world.compare(second)
+    comparison.store_comparison(world.session, second, result)  # the names of all three fit the table
+    assert result.movers["moved_by"].tolist() == ["betpawa,sportybet,bet9ja"]
+    assert not result.movers["left_behind"].any()  # BetPawa moved too
