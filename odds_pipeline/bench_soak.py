@@ -9,6 +9,7 @@ runs a third real batch on top of it. What the history is made of is in ``make_h
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import time
@@ -296,6 +297,9 @@ def _full(
         grid.at(len(keys) - 1)
         after, after_figures = timed_batch(bench, windows.settings, keys[-1], latency_ms, figures)
         progress(f"{scale} batch after {days} days: {after['wall_s']} s, {after['rows']} rows")
+        # Should the soak after this be cut short, what this half measured is on record.
+        brief = {k: [f[k] for f in (empty, *laters, after)] for k in ("wall_s", "rows", "bytes", "stored_bytes")}
+        progress(f"{scale} figures (empty, later..., after {days} days): {json.dumps(brief)}")
     return {
         "empty": empty,
         "laters": laters,
