@@ -57,21 +57,32 @@ class _Clock:
 
 
 def prices_as_of(
-    session: Session, batch: ScrapeBatch, shapes: MarketShapes, *, from_history: bool | None = None
+    session: Session,
+    batch: ScrapeBatch,
+    shapes: MarketShapes,
+    *,
+    from_history: bool | None = None,
+    lines: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(outcomes, line margins, price comparison) of a batch as of its capture."""
-    outcomes = prepare(queries.lines_as_of(session, batch, from_history=from_history))
+    """(outcomes, line margins, price comparison) of a batch as of its capture (read from the
+    batch's `lines_table` if given)."""
+    outcomes = prepare(queries.lines_as_of(session, batch, from_history=from_history, table=lines))
     margins = line_margins(outcomes, shapes)
     prices = views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins))
     return outcomes, margins, prices
 
 
 def compare_batch(
-    session: Session, batch: ScrapeBatch, shapes: MarketShapes, *, from_history: bool | None = None
+    session: Session,
+    batch: ScrapeBatch,
+    shapes: MarketShapes,
+    *,
+    from_history: bool | None = None,
+    lines: str | None = None,
 ) -> Comparison:
     """Every view of one batch, from what is stored; writes nothing."""
     clock = _Clock()
-    outcomes, margins, prices = prices_as_of(session, batch, shapes, from_history=from_history)
+    outcomes, margins, prices = prices_as_of(session, batch, shapes, from_history=from_history, lines=lines)
     clock.lap("prices")
     names = views.market_names(outcomes)
     matched = queries.matched_events(session, batch)

@@ -292,9 +292,10 @@ def price_movers(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     frame["competitor_move"] = competitor_move
     frame["left_behind"] = (np.abs(competitor_move) >= MOVE_THRESHOLD) & (moves["betpawa"].abs() <= PRICE_TOLERANCE)
     frame, moved = frame[keep].reset_index(drop=True), moved[keep]
-    frame["moved_by"] = [
-        ",".join(b for b, flag in zip(BOOK_NAMES, flags, strict=True) if flag) for flags in moved.to_numpy()
-    ]
+    # Each book a bit: the books that moved, named once per combination rather than once per row.
+    codes = (moved.to_numpy() * (1 << np.arange(len(BOOK_NAMES)))).sum(axis=1)
+    names = {code: ",".join(b for i, b in enumerate(BOOK_NAMES) if code & (1 << i)) for code in np.unique(codes)}
+    frame["moved_by"] = pd.Series(codes).map(names).to_numpy()
     return frame
 
 

@@ -94,11 +94,13 @@ def comparison_specs(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckS
     ]  # fmt: skip
 
 
-def comparison_checks(session: Any, batch: ScrapeBatch, result: comparison.Comparison) -> list[dg.AssetCheckResult]:
-    """The checks, from what PostgreSQL holds now against what the step computed."""
-    with queries.live_prices(session, batch) as live:
-        expected, found = queries.matched_events_with_lines(session, batch, live)
-        not_live = queries.compared_not_live(session, batch, live)
+def comparison_checks(
+    session: Any, batch: ScrapeBatch, result: comparison.Comparison, lines: str
+) -> list[dg.AssetCheckResult]:
+    """The checks, from what PostgreSQL holds now (the stored tables against the batch's lines as
+    of the batch, ``lines``: `queries.lines_table`) and what the step computed."""
+    expected, found = queries.matched_events_with_lines(session, batch, lines)
+    not_live = queries.compared_not_live(session, batch, lines)
     share = result.figure(Book.BETPAWA.value, "best_price_share")
     stored_share = queries.stored_best_price_share(session, batch, views.PRICE_TOLERANCE)
     share_ok = share is None or (0.0 <= share <= 1.0 and stored_share is not None and abs(share - stored_share) < 1e-9)
@@ -188,8 +190,10 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             batch = batches.batch_for(session, key)
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
-            result = comparison.compare_batch(session, batch, shapes)
-            written = comparison.store_comparison(session, batch, result)
+            with queries.lines_table(session, batch) as lines:
+                result = comparison.compare_batch(session, batch, shapes, lines=lines)
+                written = comparison.store_comparison(session, batch, result)
+                checked = comparison_checks(session, batch, result, lines)
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
             )
@@ -200,8 +204,7 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             + f"; {', '.join(f'{phase} {s:.1f} s' for phase, s in result.timings.items())}"
         )
         yield from _results(result, written, figures, events)
-        with context.resources.database.session() as session:
-            yield from comparison_checks(session, batches.batch_for(session, key), result)
+        yield from checked
 
     return compare_batch
 

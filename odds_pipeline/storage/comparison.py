@@ -142,9 +142,34 @@ def lines_query(session: Session, batch: ScrapeBatch, *, from_history: bool | No
     )
 
 
-def lines_as_of(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> pd.DataFrame:
-    frame = read_frame(session, lines_query(session, batch, from_history=from_history), LINE_DTYPES)
-    return frame[LINE_COLUMNS]
+@contextmanager
+def lines_table(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> Iterator[str]:
+    """The batch's lines as of the batch (`lines_query`) in an analysed temporary table, so the
+    comparison reads them once and its checks join them by hash; yields its name, drops it after."""
+    lines = lines_query(session, batch, from_history=from_history)
+    session.execute(
+        text(
+            "CREATE TEMPORARY TABLE lines_as_of AS "
+            f"SELECT q.*, coalesce(q.line, {NO_LINE}) AS line_key FROM ({lines}) q"
+        )
+    )
+    session.execute(text("ANALYZE lines_as_of"))
+    try:
+        yield "lines_as_of"
+    finally:
+        session.execute(text("DROP TABLE lines_as_of"))
+
+
+def lines_as_of(
+    session: Session, batch: ScrapeBatch, *, from_history: bool | None = None, table: str | None = None
+) -> pd.DataFrame:
+    """Every book's lines on the batch's matched events as of the batch, from ``table`` if given."""
+    query = (
+        f"SELECT {', '.join(LINE_COLUMNS)} FROM {table}"
+        if table
+        else lines_query(session, batch, from_history=from_history)
+    )
+    return read_frame(session, query, LINE_DTYPES)[LINE_COLUMNS]
 
 
 def matched_events(session: Session, batch: ScrapeBatch) -> pd.DataFrame:
@@ -265,27 +290,14 @@ def figures_since(session: Session, since: datetime, until: datetime) -> pd.Data
 _LIVE = "NOT q.gone AND q.active AND q.odds > 1"
 
 
-@contextmanager
-def live_prices(session: Session, batch: ScrapeBatch) -> Iterator[str]:
-    """Every book's live prices on the batch's matched events as of the batch, in a temporary table
-    (analysed, so the checks' joins are hash joins); yields its name and drops it after."""
-    lines = lines_query(session, batch)
-    session.execute(
-        text(
-            "CREATE TEMPORARY TABLE live_prices AS SELECT q.book, q.event_id, q.market, "
-            f"coalesce(q.line, {NO_LINE}) AS line_key, q.outcome, q.odds FROM ({lines}) q WHERE {_LIVE}"
-        )
-    )
-    session.execute(text("ANALYZE live_prices"))
-    try:
-        yield "live_prices"
-    finally:
-        session.execute(text("DROP TABLE live_prices"))
+def _live(lines: str) -> str:
+    return f"(SELECT book, event_id, market, line_key, outcome, odds FROM {lines} q WHERE {_LIVE})"
 
 
-def matched_events_with_lines(session: Session, batch: ScrapeBatch, live: str) -> tuple[int, int]:
-    """(matched events on which BetPawa offers a live price, of them those in price_comparison)."""
-    events = f"SELECT DISTINCT event_id FROM {live} WHERE book = 'betpawa'"
+def matched_events_with_lines(session: Session, batch: ScrapeBatch, lines: str) -> tuple[int, int]:
+    """(matched events on which BetPawa offers a live price, of them those in price_comparison);
+    ``lines`` is the batch's `lines_table`."""
+    events = f"SELECT DISTINCT event_id FROM {_live(lines)} l WHERE book = 'betpawa'"
     expected = session.scalar(text(f"SELECT count(*) FROM ({events}) e"))
     found = session.scalar(
         text(f"SELECT count(*) FROM ({events}) e WHERE e.event_id IN (SELECT event_id FROM price_comparison "
@@ -295,7 +307,7 @@ def matched_events_with_lines(session: Session, batch: ScrapeBatch, live: str) -
     return int(expected), int(found)
 
 
-def compared_not_live(session: Session, batch: ScrapeBatch, live: str) -> dict[str, int]:
+def compared_not_live(session: Session, batch: ScrapeBatch, lines: str) -> dict[str, int]:
     """Per book, the prices in price_comparison that are not live as of the batch (suspended, gone,
     or not there at all): a comparison must never use them."""
     prices = " UNION ALL ".join(
@@ -306,7 +318,7 @@ def compared_not_live(session: Session, batch: ScrapeBatch, live: str) -> dict[s
     )
     rows = session.execute(
         text(
-            f"SELECT p.book, count(*) FROM ({prices}) p LEFT JOIN {live} q ON q.book = p.book "
+            f"SELECT p.book, count(*) FROM ({prices}) p LEFT JOIN {_live(lines)} q ON q.book = p.book "
             "AND q.event_id = p.event_id AND q.market = p.betpawa_market_id AND q.line_key = p.line_key "
             "AND q.outcome = p.outcome AND q.odds = p.odds WHERE q.event_id IS NULL GROUP BY p.book"
         )

@@ -286,7 +286,8 @@ def test_a_rerun_of_a_batch_gives_identical_rows(world: World):
 
 
 def _checks(world: World, batch: ScrapeBatch, result: comparison.Comparison) -> dict[str, bool]:
-    return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result)}
+    with queries.lines_table(world.session, batch) as lines:
+        return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result, lines)}
 
 
 def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
