@@ -12,10 +12,10 @@ from odds_pipeline.domain import Book
 from odds_pipeline.settings import Settings
 
 
-def test_odds_and_matching_warn_after_three_windows_without_a_batch_and_fail_after_six(tmp_path: Path) -> None:
+def test_odds_matching_and_prices_warn_after_three_windows_without_a_batch_and_fail_after_six(tmp_path: Path) -> None:
     settings = Settings().model_copy(update={"var_dir": tmp_path, "batch_minutes": 20})
     graph = build_definitions(settings).resolve_asset_graph()
-    watched = {f"{book.value}_odds_snapshots" for book in Book} | {"matched_events"}
+    watched = {f"{book.value}_odds_snapshots" for book in Book} | {"matched_events", "price_comparison"}
     for key in graph.get_all_asset_keys():
         policy = graph.get(key).freshness_policy
         if key.to_user_string() not in watched:
