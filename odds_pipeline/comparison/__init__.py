@@ -92,15 +92,17 @@ def compare_batch(
     )
     alerts = views.availability_alerts(outcomes, names)
     clock.lap("views")
+    # Movers against the previous compared batch: its stored comparison while the table still holds
+    # it (the usual case), else recomputed from the history.
     previous = queries.previous_compared_batch(session, batch)
-    movers = views.price_movers(prices, pd.DataFrame(columns=prices.columns)) if previous is None else None
+    before = pd.DataFrame(columns=prices.columns)
     if previous is not None:
         before = queries.stored_comparison(session, previous)
         if before is None:
             before = prices_as_of(session, previous, shapes)[2]
         else:
             before["line_key"] = before["line"].fillna(NO_LINE)
-        movers = views.price_movers(prices, before)
+    movers = views.price_movers(prices, before)
     clock.lap("movers")
     return Comparison(
         batch_id=batch.id,
