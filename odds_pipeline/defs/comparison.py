@@ -18,6 +18,7 @@ from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.markets.overrides import active_catalogue
 from odds_pipeline.storage import batches
 from odds_pipeline.storage import comparison as queries
+from odds_pipeline.storage.reports import MARGIN_MARKETS
 from odds_pipeline.storage.models import (
     AvailabilityAlert,
     CoverageGap,
@@ -32,6 +33,9 @@ PREVIEW_ROWS = 20
 # score carry 60% and more, but a booksum above 2 is no single bet.
 MARGIN_BAND = (-0.02, 1.0)
 CHART_HOURS = 24
+BEHIND_COLUMNS = [
+    "event_name", "market_name", "line", "outcome", "betpawa_odds", "best_competitor_odds", "best_competitor", "gap",
+]  # fmt: skip
 
 PRICE_COMPARISON = dg.AssetKey("price_comparison")
 MARGIN_SCORECARD = dg.AssetKey("margin_scorecard")
@@ -228,18 +232,13 @@ def _results(
             "matched_events": result.figure(Book.BETPAWA.value, "events"),
             "fair_probability_method": "shin",
             "furthest_behind": _markdown(
-                behind,
-                [
-                    "event_name",
-                    "market_name",
-                    "line",
-                    "outcome",
-                    "betpawa_odds",
-                    "best_competitor_odds",
-                    "best_competitor",
-                    "gap",
-                ],
-                "The outcomes where BetPawa is furthest behind the best competitor price",
+                behind, BEHIND_COLUMNS, "The outcomes where BetPawa is furthest behind the best competitor price"
+            ),
+            # Long shots dominate the list above; a trader's main markets, on their own:
+            "furthest_behind_main_markets": _markdown(
+                behind[behind["betpawa_market_id"].isin(MARGIN_MARKETS)],
+                BEHIND_COLUMNS,
+                "The same, on 1X2 and Over/Under only",
             ),
             "last_day": dg.MetadataValue.md(
                 chart.as_markdown(png, "median margin per book and BetPawa's best-price share, last day")
