@@ -18,7 +18,6 @@ from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.markets.overrides import active_catalogue
 from odds_pipeline.storage import batches
 from odds_pipeline.storage import comparison as queries
-from odds_pipeline.storage.reports import MARGIN_MARKETS
 from odds_pipeline.storage.models import (
     AvailabilityAlert,
     CoverageGap,
@@ -27,6 +26,7 @@ from odds_pipeline.storage.models import (
     PriceMover,
     ScrapeBatch,
 )
+from odds_pipeline.storage.reports import MARGIN_MARKETS
 
 PREVIEW_ROWS = 20
 # One line's margin: a little below 0 is an arbitrage slip; many-outcome sets such as HT/FT correct
