@@ -32,6 +32,7 @@ __all__ = ["FAIR_METHOD", "Comparison", "MarketShapes", "compare_batch", "prices
 @dataclass
 class Comparison:
     batch_id: int
+    matched: pd.DataFrame  # the batch's matched events, with their names and tournaments
     prices: pd.DataFrame
     figures: list[dict[str, Any]]
     scorecard: pd.DataFrame
@@ -106,6 +107,7 @@ def compare_batch(
     clock.lap("movers")
     return Comparison(
         batch_id=batch.id,
+        matched=matched,
         prices=prices,
         figures=views.headline(prices, outcomes, margins),
         scorecard=scorecard,

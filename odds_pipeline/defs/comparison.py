@@ -145,7 +145,10 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             "competitor price and BetPawa's gap to it (BetPawa / best - 1), each book's margin over a complete set, "
             "and Shin's fair probability from the competitors. Table price_comparison, replaced each batch; the "
             "headline figures are kept per batch in comparison_figures.",
-            metadata={"dagster/column_schema": _schema(PriceComparison), "fair_probability_method": "shin"},
+            metadata={
+                "dagster/column_schema": _schema(PriceComparison),
+                "fair_probability_method": comparison.FAIR_METHOD,
+            },
             freshness_policy=freshness,
             **common,
         ),
@@ -201,13 +204,12 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
             )
-            events = queries.matched_events(session, batch)
         context.log.info(
             f"compared batch {key}: "
             + ", ".join(f"{table} {rows} rows" for table, rows in written.items())
             + f"; {', '.join(f'{phase} {s:.1f} s' for phase, s in result.timings.items())}"
         )
-        yield from _results(result, written, figures, events)
+        yield from _results(result, written, figures, result.matched)
         yield from checked
 
     return compare_batch
@@ -230,7 +232,7 @@ def _results(
             "margin_lines": result.figure(Book.BETPAWA.value, "margin_lines"),
             "outcomes_compared": result.figure(Book.BETPAWA.value, "compared"),
             "matched_events": result.figure(Book.BETPAWA.value, "events"),
-            "fair_probability_method": "shin",
+            "fair_probability_method": comparison.FAIR_METHOD,
             "furthest_behind": _markdown(
                 behind, BEHIND_COLUMNS, "The outcomes where BetPawa is furthest behind the best competitor price"
             ),

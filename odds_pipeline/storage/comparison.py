@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from odds_pipeline.domain import Book
 from odds_pipeline.storage.models import ComparisonFigures, PriceComparison, ScrapeBatch
-from odds_pipeline.storage.writers import copy_frame
+from odds_pipeline.storage.writers import copy, copy_frame
 
 NO_LINE = -1.0e9  # the line key of markets without a line: NULL never equals itself in a join
 # One row per outcome of every line as of the batch; a gone line has one row and no outcome.
@@ -59,11 +59,7 @@ COMPETITORS = _Side(
 def read_frame(session: Session, query: str, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run a query and load its rows with COPY: several times faster than fetching tuples."""
     buffer = io.StringIO()
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
-    finally:
-        cursor.close()
+    copy(session, f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
     buffer.seek(0)
     # Only an empty field is NULL: a team or outcome may well be called "None" or "NA".
     return pd.read_csv(

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 import orjson
@@ -678,6 +678,16 @@ def _copy_value(value: Any) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def copy(session: Session, statement: str, buffer: IO[Any]) -> None:
+    """Run a COPY statement on the session's connection, inside its transaction, with ``buffer`` as
+    its STDIN or STDOUT."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.copy_expert(statement, buffer)
+    finally:
+        cursor.close()
+
+
 def copy_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Bulk-load rows (tuples in ``columns`` order) with COPY inside the session's transaction: the way
     to write many rows. Tuples, not dicts: a batch writes a few hundred thousand of them."""
@@ -686,11 +696,7 @@ def copy_rows(session: Session, table: Table, columns: Sequence[str], rows: Iter
     if not text:
         return 0
     names = ", ".join(f'"{c}"' for c in columns)
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.copy_expert(f'COPY "{table.name}" ({names}) FROM STDIN', io.StringIO(text))
-    finally:
-        cursor.close()
+    copy(session, f'COPY "{table.name}" ({names}) FROM STDIN', io.StringIO(text))
     return text.count("\n")
 
 
@@ -715,11 +721,7 @@ def copy_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
     arrow_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer, options)
     buffer.seek(0)
     names = ", ".join(f'"{c}"' for c in frame.columns)
-    cursor = session.connection().connection.cursor()
-    try:
-        cursor.copy_expert(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)', buffer)
-    finally:
-        cursor.close()
+    copy(session, f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)', buffer)
     return len(frame)
 
 
