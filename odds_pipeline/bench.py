@@ -299,7 +299,7 @@ def _database_figures(url: Any) -> tuple[int, int]:
 
     Counting every row would scan the whole history, and take longer each batch of a soak. The
     statistics' insert and delete counters are exact and cost nothing; a backend reports its counts
-    when it exits, so this waits for the batch's connections to close first.
+    when it exits, so this waits for the batch's connections to close first (autovacuum's may stay).
     """
     from sqlalchemy import text
 
@@ -312,8 +312,8 @@ def _database_figures(url: Any) -> tuple[int, int]:
             deadline = time.monotonic() + 60
             while conn.execute(
                 text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
                 )
             ).scalar_one():
                 if time.monotonic() > deadline:
