@@ -298,35 +298,39 @@ def _database_figures(url: Any) -> tuple[int, int]:
     """(rows in the app's tables, bytes of the database).
 
     Counting every row would scan the whole history, and take longer each batch of a soak. The
-    statistics' insert and delete counters are exact and cost nothing; a backend reports its counts
-    when it exits, so this waits for the batch's connections to close first (autovacuum's may stay).
+    statistics' insert and delete counters are exact and cost nothing, but a backend reports them
+    when it goes idle or exits, up to a second or so later: they are read until two readings agree
+    while no client is busy.
     """
     from sqlalchemy import text
 
     from odds_pipeline.storage.database import make_engine
     from odds_pipeline.storage.models import Base
 
+    counters = text(
+        "SELECT coalesce(sum(n_tup_ins - n_tup_del), 0) FROM pg_stat_user_tables "
+        "WHERE schemaname = 'public' AND relname = ANY(:tables)"
+    )
+    busy = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()"
+    )
+    tables = [t for t in Base.metadata.tables if t not in REPLACED_TABLES]
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            deadline = time.monotonic() + 60
-            while conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-                )
-            ).scalar_one():
+            deadline, last = time.monotonic() + 120, None
+            while True:
+                # Statistics are a snapshot per transaction unless cleared.
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+                counted = conn.execute(counters, {"tables": tables}).scalar_one()
+                if counted == last and not conn.execute(busy).scalar_one():
+                    break
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the batch's database connections did not close within 60 s")
-                time.sleep(0.1)
+                    raise RuntimeError("the statistics' counters did not settle within 120 s")
+                last = counted
+                time.sleep(1.5)
             replaced = sum(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in REPLACED_TABLES)
-            counted = conn.execute(
-                text(
-                    "SELECT coalesce(sum(n_tup_ins - n_tup_del), 0) FROM pg_stat_user_tables "
-                    "WHERE schemaname = 'public' AND relname = ANY(:tables)"
-                ),
-                {"tables": [t for t in Base.metadata.tables if t not in REPLACED_TABLES]},
-            ).scalar_one()
             size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
     finally:
         engine.dispose()
