@@ -290,10 +290,6 @@ def bench_parse(settings: Settings, *, runs: int = 5, passes: int = 5) -> dict[s
     }
 
 
-# Emptied and rewritten each batch: their rows are counted, not their inserts.
-REPLACED_TABLES = ("price_comparison", "margin_scorecard", "coverage_gaps", "price_movers", "availability_alerts")
-
-
 def _database_figures(url: Any) -> tuple[int, int]:
     """(rows in the app's tables, bytes of the database).
 
@@ -304,6 +300,7 @@ def _database_figures(url: Any) -> tuple[int, int]:
     """
     from sqlalchemy import text
 
+    from odds_pipeline.comparison import REPLACED_TABLES
     from odds_pipeline.storage.database import make_engine
     from odds_pipeline.storage.models import Base
 
@@ -315,6 +312,7 @@ def _database_figures(url: Any) -> tuple[int, int]:
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()"
     )
+    # The replaced tables are emptied and rewritten each batch: their rows are counted, not their inserts.
     tables = [t for t in Base.metadata.tables if t not in REPLACED_TABLES]
     engine = make_engine(url)
     try:

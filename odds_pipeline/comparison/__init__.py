@@ -26,7 +26,20 @@ from odds_pipeline.storage.models import (
     ScrapeBatch,
 )
 
-__all__ = ["FAIR_METHOD", "Comparison", "MarketShapes", "compare_batch", "prices_as_of", "store_comparison"]
+__all__ = [
+    "FAIR_METHOD",
+    "REPLACED_TABLES",
+    "Comparison",
+    "MarketShapes",
+    "compare_batch",
+    "prices_as_of",
+    "store_comparison",
+]
+
+# The tables `store_comparison` empties and rewrites each batch.
+REPLACED_TABLES = tuple(
+    model.__tablename__ for model in (PriceComparison, MarginScorecard, CoverageGap, PriceMover, AvailabilityAlert)
+)
 
 
 @dataclass
