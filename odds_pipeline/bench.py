@@ -300,7 +300,7 @@ def _database_figures(url: Any) -> tuple[int, int]:
     """
     from sqlalchemy import text
 
-    from odds_pipeline.comparison import REPLACED_TABLES
+    from odds_pipeline.comparison import LATEST_ONLY_TABLES
     from odds_pipeline.storage.database import make_engine
     from odds_pipeline.storage.models import Base
 
@@ -312,8 +312,9 @@ def _database_figures(url: Any) -> tuple[int, int]:
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         "AND backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()"
     )
-    # The replaced tables are emptied and rewritten each batch: their rows are counted, not their inserts.
-    tables = [t for t in Base.metadata.tables if t not in REPLACED_TABLES]
+    # The comparison's tables hold the latest batch only, emptied or rewritten in part: their rows
+    # are counted, not their inserts.
+    tables = [t for t in Base.metadata.tables if t not in LATEST_ONLY_TABLES]
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -328,7 +329,7 @@ def _database_figures(url: Any) -> tuple[int, int]:
                     raise RuntimeError("the statistics' counters did not settle within 120 s")
                 last = counted
                 time.sleep(1.5)
-            replaced = sum(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in REPLACED_TABLES)
+            replaced = sum(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in LATEST_ONLY_TABLES)
             size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
     finally:
         engine.dispose()

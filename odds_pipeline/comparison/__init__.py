@@ -1,12 +1,17 @@
 """Where BetPawa stands against each competitor, batch by batch: plain Python and pandas, no Dagster.
 
-`compare_batch` computes every view of one batch from the stored lines as of that batch (the
-current state for the newest batch, the history for any earlier one), so a past batch's
-comparison can always be recomputed. `store_comparison` replaces the comparison tables with it.
+`compare_batch` brings the comparison tables to one batch, as of its capture (the current state
+for the newest batch, the history for any earlier one), so a past batch's comparison can always be
+recomputed. Usually it recomputes only the lines that changed since the previous compared batch:
+about one in ten, where a full batch holds a million outcomes. It recomputes every line when the
+tables are not as of the previous batch (the first batch, a backfill, a re-run), when the batch is
+read from the history, or when the catalogue's market shapes or this code's version changed. Both
+ways give the same rows (`odds_pipeline_tests/comparison`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +20,21 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from odds_pipeline.comparison import views
-from odds_pipeline.comparison.lines import FAIR_METHOD, NO_LINE, MarketShapes, competitor_fair, line_margins, prepare
+from odds_pipeline.comparison.lines import (
+    FAIR_METHOD,
+    NO_LINE,
+    MarketShapes,
+    competitor_fair,
+    line_states,
+    prepare,
+    wide_margins,
+)
 from odds_pipeline.storage import comparison as queries
 from odds_pipeline.storage.models import (
     AvailabilityAlert,
+    ComparisonLine,
+    ComparisonObservation,
+    ComparisonState,
     CoverageGap,
     MarginScorecard,
     PriceComparison,
@@ -27,32 +43,58 @@ from odds_pipeline.storage.models import (
 )
 
 __all__ = [
+    "COUNTED_TABLES",
     "FAIR_METHOD",
-    "REPLACED_TABLES",
+    "FULL",
+    "INCREMENTAL",
+    "LATEST_ONLY_TABLES",
     "Comparison",
     "MarketShapes",
     "compare_batch",
     "prices_as_of",
-    "store_comparison",
 ]
 
-# The tables `store_comparison` empties and rewrites each batch.
-REPLACED_TABLES = tuple(
-    model.__tablename__ for model in (PriceComparison, MarginScorecard, CoverageGap, PriceMover, AvailabilityAlert)
+# Bump when what a stored comparison row means changes: the next batch then recomputes every line
+# instead of keeping rows made by the code before.
+COMPARISON_VERSION = 2
+
+# The tables that hold the latest compared batch only, whatever the number of batches.
+LATEST_ONLY_TABLES = tuple(
+    model.__tablename__
+    for model in (
+        PriceComparison,
+        ComparisonLine,
+        ComparisonObservation,
+        ComparisonState,
+        MarginScorecard,
+        CoverageGap,
+        PriceMover,
+        AvailabilityAlert,
+    )
 )
+# The tables a batch leaves for users to read, counted in its result.
+COUNTED_TABLES = tuple(
+    model.__tablename__
+    for model in (PriceComparison, ComparisonLine, MarginScorecard, CoverageGap, PriceMover, AvailabilityAlert)
+)
+FULL, INCREMENTAL = "full", "incremental"
 
 
 @dataclass
 class Comparison:
     batch_id: int
+    mode: str  # FULL or INCREMENTAL
+    recomputed_lines: int  # line keys the batch computed (every one when FULL)
     matched: pd.DataFrame  # the batch's matched events, with their names and tournaments
-    prices: pd.DataFrame
     figures: list[dict[str, Any]]
     scorecard: pd.DataFrame
-    coverage: pd.DataFrame
+    coverage: pd.DataFrame  # but the missing lines, which are too many to carry (kind missing_line)
+    coverage_counts: dict[str, int]  # rows of coverage_gaps per kind
     movers: pd.DataFrame
     alerts: pd.DataFrame
     previous_batch_id: int | None
+    paths: queries.AsOf
+    written: dict[str, int] = field(default_factory=dict)  # rows per table after the batch
     timings: dict[str, float] = field(default_factory=dict)
 
     def figure(self, book: str, name: str) -> Any:
@@ -70,66 +112,26 @@ class _Clock:
         self.mark = now
 
 
-def prices_as_of(
-    session: Session,
-    batch: ScrapeBatch,
-    shapes: MarketShapes,
-    *,
-    from_history: bool | None = None,
-    lines: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(outcomes, line margins, price comparison) of a batch as of its capture (read from the
-    batch's `lines_table` if given)."""
-    outcomes = prepare(queries.lines_as_of(session, batch, from_history=from_history, table=lines))
-    margins = line_margins(outcomes, shapes)
-    prices = views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins))
-    return outcomes, margins, prices
+def fingerprint(shapes: MarketShapes) -> str:
+    """What the stored rows were computed with: the catalogue's market shapes and the code's version."""
+    digest = hashlib.sha256(f"v{COMPARISON_VERSION}".encode())
+    for market, outcome in shapes.outcomes[["market", "outcome"]].itertuples(index=False):
+        digest.update(f"|{market}:{outcome}".encode())
+    digest.update(("|exclusive:" + ",".join(sorted(shapes.exclusive))).encode())
+    return digest.hexdigest()
 
 
-def compare_batch(
-    session: Session,
-    batch: ScrapeBatch,
-    shapes: MarketShapes,
-    *,
-    from_history: bool | None = None,
-    lines: str | None = None,
-) -> Comparison:
-    """Every view of one batch, from what is stored; writes nothing."""
-    clock = _Clock()
-    outcomes, margins, prices = prices_as_of(session, batch, shapes, from_history=from_history, lines=lines)
-    clock.lap("prices")
-    names = views.market_names(outcomes)
-    matched = queries.matched_events(session, batch)
-    scorecard = views.margin_scorecard(margins, matched, names)
-    coverage = views.coverage_gaps(
-        outcomes, matched, queries.competitor_events(session, batch), queries.first_listings(session, batch), names
-    )
-    alerts = views.availability_alerts(outcomes, names)
-    clock.lap("views")
-    # Movers against the previous compared batch: its stored comparison while the table still holds
-    # it (the usual case), else recomputed from the history.
-    previous = queries.previous_compared_batch(session, batch)
-    before = pd.DataFrame(columns=prices.columns)
-    if previous is not None:
-        before = queries.stored_comparison(session, previous)
-        if before is None:
-            before = prices_as_of(session, previous, shapes)[2]
-        else:
-            before["line_key"] = before["line"].fillna(NO_LINE)
-    movers = views.price_movers(prices, before)
-    clock.lap("movers")
-    return Comparison(
-        batch_id=batch.id,
-        matched=matched,
-        prices=prices,
-        figures=views.headline(prices, outcomes, margins),
-        scorecard=scorecard,
-        coverage=coverage,
-        movers=movers,
-        alerts=alerts,
-        previous_batch_id=previous.id if previous else None,
-        timings=clock.timings,
-    )
+def _prices(outcomes: pd.DataFrame, shapes: MarketShapes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(price comparison, line summaries) of the given outcomes."""
+    states = line_states(outcomes, shapes)
+    margins = wide_margins(states)
+    return views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins)), states
+
+
+def prices_as_of(session: Session, batch: ScrapeBatch, shapes: MarketShapes) -> pd.DataFrame:
+    """The price comparison of a batch as of its capture, computed in memory: nothing is written."""
+    paths = queries.as_of(session, batch)
+    return _prices(prepare(queries.lines_as_of(paths, session)), shapes)[0]
 
 
 def _rows(model: Any, frame: pd.DataFrame, **values: Any) -> pd.DataFrame:
@@ -142,26 +144,99 @@ def _rows(model: Any, frame: pd.DataFrame, **values: Any) -> pd.DataFrame:
     return frame[columns]
 
 
-def store_comparison(session: Session, batch: ScrapeBatch, comparison: Comparison) -> dict[str, int]:
-    """Replace the comparison tables with this batch's, and keep its headline figures. Returns rows per table."""
-    written = {
-        "price_comparison": queries.replace_table(
-            session, PriceComparison.__table__, _rows(PriceComparison, comparison.prices, batch_id=batch.id)
-        ),
-        "margin_scorecard": queries.replace_table(
-            session, MarginScorecard.__table__, _rows(MarginScorecard, comparison.scorecard, batch_id=batch.id)
-        ),
-        "coverage_gaps": queries.replace_table(
-            session, CoverageGap.__table__, _rows(CoverageGap, comparison.coverage, batch_id=batch.id)
-        ),
-        "price_movers": queries.replace_table(
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows with the in-memory key: market, and the line key (NULL never equals itself)."""
+    return frame.rename(columns={"betpawa_market_id": "market"}).assign(line_key=frame["line"].fillna(NO_LINE))
+
+
+def compare_batch(
+    session: Session,
+    batch: ScrapeBatch,
+    shapes: MarketShapes,
+    *,
+    from_history: bool | None = None,
+    incremental: bool = True,
+) -> Comparison:
+    """Bring the comparison tables to this batch and return its views; the session's caller commits.
+
+    ``incremental=False`` recomputes every line even where the tables allow fewer."""
+    clock = _Clock()
+    queries.roomy(session)
+    paths = queries.as_of(session, batch, from_history=from_history)
+    previous = queries.previous_compared_batch(session, batch)
+    state = queries.comparison_state(session)
+    made_with = fingerprint(shapes)
+    # Only from the previous batch's tables: they are its rows, and the movers are against it.
+    only_changes = (
+        incremental
+        and paths.current
+        and previous is not None
+        and state is not None
+        and state.batch_id == previous.id
+        and state.fingerprint == made_with
+    )
+    with queries.staged_changes(session, batch, incremental=only_changes):
+        clock.lap("staged")
+        outcomes = prepare(queries.lines_as_of(paths, session, recomputed_only=only_changes))
+        prices, states = _prices(outcomes, shapes)
+        clock.lap("prices")
+        # Movers against the previous compared batch: on the recomputed lines, its stored rows of
+        # them (no other line moved); else all its stored rows, or its comparison from the history.
+        if only_changes:
+            before = queries.stored_prices(session, recomputed_only=True)
+        elif previous is None:
+            before = pd.DataFrame(columns=prices.columns)
+        else:
+            before = queries.stored_comparison(session, previous)
+            if before is None:
+                before = prices_as_of(session, previous, shapes)
+        before = before.astype({"event_id": "int64", "line": "float64"})  # typed even when empty
+        before = before.assign(line_key=before["line"].fillna(NO_LINE))
+        movers = views.price_movers(prices, before)
+        clock.lap("movers")
+        queries.write_lines(
             session,
-            PriceMover.__table__,
-            _rows(PriceMover, comparison.movers, batch_id=batch.id, previous_batch_id=comparison.previous_batch_id),
-        ),
-        "availability_alerts": queries.replace_table(
-            session, AvailabilityAlert.__table__, _rows(AvailabilityAlert, comparison.alerts, batch_id=batch.id)
-        ),
-    }
-    queries.store_figures(session, batch, comparison.figures)
-    return written
+            _rows(PriceComparison, prices),
+            _rows(ComparisonLine, states.rename(columns={"market": "betpawa_market_id"})),
+            incremental=only_changes,
+        )
+        recomputed = len(states.drop_duplicates(["event_id", "market", "line_key"]))
+        mode = INCREMENTAL if only_changes else FULL
+        queries.record_state(session, batch, made_with, mode, recomputed)
+        clock.lap("written")
+    matched = queries.matched_events(session, batch)
+    coverage = views.coverage_gaps(
+        matched, queries.competitor_events(session, batch), queries.first_listings(session, batch)
+    )
+    previous_id = previous.id if previous else None
+    queries.replace_table(session, CoverageGap.__table__, _rows(CoverageGap, coverage, batch_id=batch.id))
+    queries.write_missing_lines(session, batch)
+    queries.replace_table(
+        session, PriceMover.__table__, _rows(PriceMover, movers, batch_id=batch.id, previous_batch_id=previous_id)
+    )
+    queries.write_scorecard(session, batch)
+    queries.write_alerts(session, batch, views.FEW_MARKETS_SHARE, views.FEW_MARKETS_MIN)
+    prices_by_book = queries.price_figures(session, views.PRICE_TOLERANCE)
+    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in queries.line_figures(session).items()]
+    queries.store_figures(session, batch, figures)
+    written = {table: queries.table_rows(session, table) for table in COUNTED_TABLES}
+    clock.lap("views")
+    scorecard = queries.stored_view(session, MarginScorecard.__tablename__)
+    alerts = queries.stored_view(session, AvailabilityAlert.__tablename__)
+    clock.lap("read")
+    return Comparison(
+        batch_id=batch.id,
+        mode=mode,
+        recomputed_lines=recomputed,
+        matched=matched,
+        figures=figures,
+        scorecard=scorecard,
+        coverage=coverage,
+        coverage_counts=queries.view_counts(session, CoverageGap.__tablename__),
+        movers=movers,
+        alerts=alerts,
+        previous_batch_id=previous_id,
+        paths=paths,
+        written=written,
+        timings=clock.timings,
+    )

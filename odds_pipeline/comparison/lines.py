@@ -21,6 +21,7 @@ from odds_pipeline.storage.comparison import NO_LINE
 
 LINE_KEY = ["event_id", "market", "line_key"]
 OUTCOME_KEY = [*LINE_KEY, "outcome"]
+LINE_TYPES = {"event_id": "int64", "line_key": "float64", "live_outcomes": "int64", "gone": bool, "suspended": bool}
 FAIR_METHOD = "shin"
 
 
@@ -51,35 +52,61 @@ def prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def line_margins(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
-    """Per book and line: its margin (NaN unless the set is complete and exclusive), wide by book."""
-    frame = outcomes[outcomes["outcome"].notna() & ~outcomes["gone"]]
-    wanted = frame.merge(shapes.outcomes.assign(wanted=True), on=["market", "outcome"], how="left")["wanted"]
-    live = frame["live"].to_numpy()
+BOOKS = ["betpawa", "sportybet", "bet9ja"]
+
+
+def line_states(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
+    """Per book and line (`comparison_lines`): gone, suspended, live outcomes, and its margin (NaN
+    unless the set is complete and exclusive)."""
+    priced = outcomes["outcome"].notna().to_numpy()
+    gone = outcomes["gone"].to_numpy(dtype=bool)
+    live = outcomes["live"].to_numpy()
+    active = outcomes["active"].fillna(False).to_numpy(dtype=bool)
+    wanted = outcomes[["market", "outcome"]].merge(
+        shapes.outcomes.assign(wanted=True), on=["market", "outcome"], how="left"
+    )["wanted"]
     parts = pd.DataFrame(
         {
-            "book": frame["book"].astype(str).to_numpy(),
-            "event_id": frame["event_id"].to_numpy(),
-            "market": frame["market"].astype(str).to_numpy(),
-            "line_key": frame["line_key"].to_numpy(),
+            "book": outcomes["book"].astype(str).to_numpy(),
+            "event_id": outcomes["event_id"].to_numpy(),
+            "market": outcomes["market"].astype(str).to_numpy(),
+            "line_key": outcomes["line_key"].to_numpy(),
+            "market_name": outcomes["market_name"].astype(str).to_numpy(),
+            "gone": gone,
+            "suspended": priced & ~active,
+            "offered": priced & ~gone,
             "live": live,
             "wanted_live": live & wanted.fillna(False).to_numpy(dtype=bool),
-            "inverse": np.where(live, 1.0 / frame["odds"].to_numpy(dtype=float, na_value=np.nan), 0.0),
+            "inverse": np.where(live, 1.0 / outcomes["odds"].to_numpy(dtype=float, na_value=np.nan), 0.0),
         }
     )
     lines = parts.groupby(["book", *LINE_KEY], sort=False).agg(
-        outcomes=("live", "size"), live=("live", "sum"), wanted=("wanted_live", "sum"), booksum=("inverse", "sum")
+        market_name=("market_name", "first"),
+        gone=("gone", "any"),
+        suspended=("suspended", "any"),
+        outcomes=("offered", "sum"),
+        live_outcomes=("live", "sum"),
+        wanted=("wanted_live", "sum"),
+        booksum=("inverse", "sum"),
     )
     markets = lines.index.get_level_values("market")
     need = markets.map(shapes.counts).to_numpy(dtype=float, na_value=np.nan)
     complete = (
-        (lines["outcomes"] == lines["live"]).to_numpy()
+        (lines["outcomes"] == lines["live_outcomes"]).to_numpy()
         & (lines["wanted"].to_numpy() == need)
         & (lines["outcomes"].to_numpy() >= 2)
         & markets.isin(list(shapes.exclusive))
     )
     lines["margin"] = np.where(complete, lines["booksum"] - 1.0, np.nan)
-    return lines["margin"].unstack("book").reindex(columns=["betpawa", "sportybet", "bet9ja"])
+    # Typed even when empty (a batch that changed nothing): the keys are merged on later.
+    frame = lines.drop(columns=["outcomes", "wanted", "booksum"]).reset_index().astype(LINE_TYPES)
+    frame["line"] = frame["line_key"].where(frame["line_key"] != NO_LINE)
+    return frame
+
+
+def wide_margins(lines: pd.DataFrame) -> pd.DataFrame:
+    """Each line's margin per book, wide by book, indexed by line key."""
+    return lines.set_index([*LINE_KEY, "book"])["margin"].unstack("book").reindex(columns=BOOKS)
 
 
 def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
@@ -117,7 +144,8 @@ def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
         margin[mine] = margins[book].reindex(keys[mine]).to_numpy()
     priced = competitors[~np.isnan(margin)]
     if priced.empty:
-        return pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[]] * 4, names=OUTCOME_KEY))
+        keys = [np.array([], dtype="int64"), np.array([], dtype=object), np.array([], dtype=float), []]
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_arrays(keys, names=OUTCOME_KEY))
     group = priced.groupby(["book", *LINE_KEY], sort=False, observed=True).ngroup().to_numpy()
     fair = shin_fair(group, 1.0 / priced["odds"].to_numpy(dtype=float))
     frame = pd.DataFrame(

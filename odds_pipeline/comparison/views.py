@@ -1,8 +1,11 @@
-"""The five views of where BetPawa stands, each a DataFrame shaped like its table in `storage.models`.
+"""The views of where BetPawa stands that are computed in pandas, each a DataFrame shaped like its
+table in `storage.models`.
 
-All of them read one batch's lines as of the batch (`lines.prepare`): only live prices are
-compared, an outcome no competitor prices is nobody's win, and margins are compared on the same
-lines for every book.
+`price_comparison` and `price_movers` read outcomes (`lines.prepare`) line by line, so a batch
+recomputes only the lines that changed; `coverage_gaps` reads the batch's events. The line-level
+views (the scorecard, the lines BetPawa lacks, the alerts) are SQL over the stored line summaries
+(`storage.comparison`). Only live prices are compared, and an outcome no competitor prices is
+nobody's win.
 """
 
 from __future__ import annotations
@@ -34,12 +37,6 @@ def _books(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
 
 def _line(frame: pd.DataFrame) -> pd.Series:
     return frame["line_key"].where(frame["line_key"] != NO_LINE)
-
-
-def market_names(outcomes: pd.DataFrame) -> pd.Series:
-    """BetPawa's name of each market, as the stored lines carry it."""
-    names = outcomes[["market", "market_name"]].astype(str).drop_duplicates("market")
-    return names.set_index("market")["market_name"]
 
 
 def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Series) -> pd.DataFrame:
@@ -90,60 +87,6 @@ def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Ser
     )
 
 
-def headline(comparison: pd.DataFrame, outcomes: pd.DataFrame, margins: pd.DataFrame) -> list[dict]:
-    """The batch's figures per book (rows of `comparison_figures`)."""
-    compared = comparison["best_competitor_odds"].notna()
-    best = (
-        comparison.loc[compared, "betpawa_odds"] >= comparison.loc[compared, "best_competitor_odds"] - PRICE_TOLERANCE
-    )
-    common = margins.dropna()  # the lines every book prices with a complete set
-    live = outcomes[outcomes["live"]]
-    rows = []
-    for book in BOOK_NAMES:
-        mine = live[live["book"] == book]
-        row = {
-            "book": book,
-            "events": int(mine["event_id"].nunique()),
-            "outcomes": len(mine),
-            "median_margin": float(common[book].median()) if len(common) else None,
-            "margin_lines": len(common),
-        }
-        if book == "betpawa":
-            row |= {
-                "compared": int(compared.sum()),
-                "best_price_share": float(best.mean()) if len(best) else None,
-                "median_gap": float(comparison.loc[compared, "gap"].median()) if compared.any() else None,
-            }
-        else:
-            row |= {"compared": int(comparison[f"{book}_odds"].notna().sum())}
-        rows.append(row)
-    return rows
-
-
-def margin_scorecard(margins: pd.DataFrame, events: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
-    """BetPawa's margin against the lowest competitor margin, paired line by line, per tournament and market."""
-    paired = margins[margins["betpawa"].notna() & margins[COMPETITOR_NAMES].notna().any(axis=1)]
-    frame = paired.reset_index()
-    frame["lowest"] = paired[COMPETITOR_NAMES].min(axis=1).to_numpy()
-    frame["difference"] = frame["betpawa"] - frame["lowest"]
-    frame = frame.merge(events[["event_id", "tournament_id", "tournament", "country"]], on="event_id")
-    card = (
-        frame.groupby(["tournament_id", "tournament", "country", "market"], sort=True)
-        .agg(
-            events=("event_id", "nunique"),
-            lines=("difference", "size"),
-            betpawa_margin=("betpawa", "mean"),
-            competitor_margin=("lowest", "mean"),
-            mean_difference=("difference", "mean"),
-            median_difference=("difference", "median"),
-        )
-        .reset_index()
-        .rename(columns={"market": "betpawa_market_id"})
-    )
-    card["market_name"] = card["betpawa_market_id"].map(names)
-    return card
-
-
 def _first_listed(listings: pd.DataFrame) -> dict[str, dict[str, str]]:
     """event key → {book: the window of the first batch that listed it}."""
     found: dict[str, dict[str, str]] = {}
@@ -152,14 +95,9 @@ def _first_listed(listings: pd.DataFrame) -> dict[str, dict[str, str]]:
     return found
 
 
-def coverage_gaps(
-    outcomes: pd.DataFrame,
-    matched: pd.DataFrame,
-    competitor_events: pd.DataFrame,
-    listings: pd.DataFrame,
-    names: pd.Series,
-) -> pd.DataFrame:
-    """Events, tournaments and lines the competitors list and BetPawa does not, and events BetPawa listed later."""
+def coverage_gaps(matched: pd.DataFrame, competitor_events: pd.DataFrame, listings: pd.DataFrame) -> pd.DataFrame:
+    """Events and tournaments the competitors list and BetPawa does not, and events BetPawa listed
+    later (the lines BetPawa lacks are written in SQL: `storage.comparison.write_missing_lines`)."""
     first = _first_listed(listings)
     parts = []
     # Competitor-only events: not matched to a BetPawa event observed in the batch.
@@ -205,37 +143,6 @@ def coverage_gaps(
             lacking.drop(columns=["any_matched", "betpawa_has"])
             .reset_index(drop=True)
             .assign(kind="missing_tournament")
-        )
-    # Lines a competitor prices on a matched event that BetPawa does not offer at all.
-    live = outcomes[outcomes["live"]]
-    competitor_lines = (
-        pd.DataFrame(
-            {
-                "event_id": live["event_id"].to_numpy(),
-                "market": live["market"].astype(str).to_numpy(),
-                "line_key": live["line_key"].to_numpy(),
-                "book": live["book"].astype(str).to_numpy(),
-            }
-        )
-        .query("book != 'betpawa'")
-        .drop_duplicates()
-    )
-    betpawa_rows = outcomes[outcomes["book"] == "betpawa"]
-    betpawa_lines = pd.MultiIndex.from_arrays(
-        [betpawa_rows["event_id"], betpawa_rows["market"].astype(str), betpawa_rows["line_key"]]
-    ).unique()
-    keys = pd.MultiIndex.from_frame(competitor_lines[LINE_KEY])
-    missing = competitor_lines[~keys.isin(betpawa_lines)]
-    if len(missing):
-        lines = (
-            _books(missing, LINE_KEY)
-            .reset_index()
-            .merge(matched[["event_id", "sportradar_id", "event_name", "kickoff", "tournament", "country"]])
-        )
-        lines["line"] = _line(lines)
-        lines["market_name"] = lines["market"].map(names)
-        parts.append(
-            lines.drop(columns="line_key").rename(columns={"market": "betpawa_market_id"}).assign(kind="missing_line")
         )
     # Matched events BetPawa listed in a later batch than some competitor.
     later = []
@@ -297,41 +204,3 @@ def price_movers(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     names = {code: ",".join(b for i, b in enumerate(BOOK_NAMES) if code & (1 << i)) for code in np.unique(codes)}
     frame["moved_by"] = pd.Series(codes).map(names).to_numpy()
     return frame
-
-
-def availability_alerts(outcomes: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
-    """BetPawa lines suspended or gone that a competitor prices, and matched events BetPawa offers thinly."""
-    frame = pd.DataFrame(
-        {
-            "event_id": outcomes["event_id"].to_numpy(),
-            "market": outcomes["market"].astype(str).to_numpy(),
-            "line_key": outcomes["line_key"].to_numpy(),
-            "book": outcomes["book"].astype(str).to_numpy(),
-            "gone": outcomes["gone"].to_numpy(dtype=bool),
-            "suspended": (outcomes["outcome"].notna() & ~outcomes["active"].fillna(False)).to_numpy(dtype=bool),
-            "live": outcomes["live"].to_numpy(dtype=bool),
-        }
-    )
-    betpawa = frame[frame["book"] == "betpawa"].groupby(LINE_KEY, sort=False)[["gone", "suspended"]].any()
-    troubled = betpawa[betpawa["gone"] | betpawa["suspended"]]
-    priced = _books(frame[(frame["book"] != "betpawa") & frame["live"]], LINE_KEY)
-    lines = troubled.join(priced, how="inner").reset_index()
-    lines["kind"] = np.where(lines["gone"], "line_gone", "line_suspended")
-    lines["line"] = _line(lines)
-    lines["market_name"] = lines["market"].map(names)
-    lines = lines.drop(columns=["gone", "suspended", "line_key"]).rename(columns={"market": "betpawa_market_id"})
-    markets = frame[frame["live"]].groupby(["event_id", "book"], sort=False)["market"].nunique().unstack("book")
-    markets = markets.reindex(columns=BOOK_NAMES).fillna(0).astype(int)
-    richest = markets[COMPETITOR_NAMES].idxmax(axis=1)
-    most = markets[COMPETITOR_NAMES].max(axis=1)
-    thin = (most >= FEW_MARKETS_MIN) & (markets["betpawa"] < FEW_MARKETS_SHARE * most)
-    few = pd.DataFrame(
-        {
-            "event_id": markets.index[thin],
-            "kind": "few_markets",
-            "books": [[book] for book in richest[thin]],
-            "betpawa_markets": markets.loc[thin, "betpawa"].to_numpy(),
-            "competitor_markets": most[thin].to_numpy(),
-        }
-    )
-    return pd.concat([part for part in (lines, few) if len(part)] or [lines], ignore_index=True)

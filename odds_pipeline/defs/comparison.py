@@ -4,6 +4,7 @@ matching, each a PostgreSQL table replaced per batch, with previews, plotted fig
 One step makes all five: they read the same lines as of the batch, which is most of their cost.
 """
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -65,12 +66,12 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "/")
 
 
-def _markdown(frame: pd.DataFrame, columns: list[str], title: str) -> dg.MetadataValue:
-    """A preview table in markdown: the rows a trader looks at first."""
+def _markdown(frame: pd.DataFrame, columns: list[str], title: str, total: int | None = None) -> dg.MetadataValue:
+    """A preview table in markdown: the rows a trader looks at first, of ``total`` (by default the frame's)."""
     shown = frame[[c for c in columns if c in frame.columns]].head(PREVIEW_ROWS)
     head = "| " + " | ".join(shown.columns) + " |\n|" + "---|" * len(shown.columns) + "\n"
     body = "".join("| " + " | ".join(_cell(v) for v in row) + " |\n" for row in shown.itertuples(index=False))
-    return dg.MetadataValue.md(f"**{title}** ({len(frame)} rows in all)\n\n{head}{body}")
+    return dg.MetadataValue.md(f"**{title}** ({len(frame) if total is None else total} rows in all)\n\n{head}{body}")
 
 
 def _figure(value: float | None) -> float:
@@ -98,23 +99,27 @@ def comparison_specs(partitions: dg.PartitionsDefinition) -> list[dg.AssetCheckS
     ]  # fmt: skip
 
 
-def comparison_checks(
-    session: Any, batch: ScrapeBatch, result: comparison.Comparison, lines: str
-) -> list[dg.AssetCheckResult]:
-    """The checks, from what PostgreSQL holds now (the stored tables against the batch's lines as
-    of the batch, ``lines``: `queries.lines_table`) and what the step computed."""
-    expected, found = queries.matched_events_with_lines(session, batch, lines)
-    not_live = queries.compared_not_live(session, batch, lines)
+def comparison_checks(session: Any, batch: ScrapeBatch, result: comparison.Comparison) -> list[dg.AssetCheckResult]:
+    """The checks, from what PostgreSQL holds now: the stored tables against the batch's lines as of
+    the batch, read afresh from the snapshots (not from what the step computed), and the step's figures."""
+    expected, found, extra = queries.matched_events_with_lines(session, result.paths)
+    not_live = queries.compared_not_live(session, result.paths)
     share = result.figure(Book.BETPAWA.value, "best_price_share")
-    stored_share = queries.stored_best_price_share(session, batch, views.PRICE_TOLERANCE)
+    stored_share = queries.stored_best_price_share(session, views.PRICE_TOLERANCE)
     share_ok = share is None or (0.0 <= share <= 1.0 and stored_share is not None and abs(share - stored_share) < 1e-9)
-    outside = queries.margins_outside(session, batch, *MARGIN_BAND)
+    outside = queries.margins_outside(session, *MARGIN_BAND)
 
     def check(name: str, passed: bool, **metadata: Any) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(asset_key=PRICE_COMPARISON, check_name=name, passed=bool(passed), metadata=metadata)
 
     return [
-        check("every_matched_event_compared", expected == found, expected=expected, found=found),
+        check(
+            "every_matched_event_compared",
+            expected == found and extra == 0,
+            expected=expected,
+            found=found,
+            events_not_matched_now=extra,
+        ),
         check(
             "shares_in_unit_interval",
             share_ok,
@@ -197,30 +202,37 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             batch = batches.batch_for(session, key)
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
-            with queries.lines_table(session, batch) as lines:
-                result = comparison.compare_batch(session, batch, shapes, lines=lines)
-                written = comparison.store_comparison(session, batch, result)
-                checked = comparison_checks(session, batch, result, lines)
+            result = comparison.compare_batch(session, batch, shapes)
+            started = time.perf_counter()
+            checked = comparison_checks(session, batch, result)
+            result.timings["checks"] = round(time.perf_counter() - started, 3)
+            behind = {
+                "all": queries.furthest_behind(session, None, PREVIEW_ROWS),
+                "main": queries.furthest_behind(session, MARGIN_MARKETS, PREVIEW_ROWS),
+            }
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
             )
         context.log.info(
-            f"compared batch {key}: "
-            + ", ".join(f"{table} {rows} rows" for table, rows in written.items())
+            f"compared batch {key} ({result.mode}, {result.recomputed_lines} lines recomputed): "
+            + ", ".join(f"{table} {rows} rows" for table, rows in result.written.items())
             + f"; {', '.join(f'{phase} {s:.1f} s' for phase, s in result.timings.items())}"
         )
-        yield from _results(result, written, figures, result.matched)
+        yield from _results(result, behind, figures, result.matched)
         yield from checked
 
     return compare_batch
 
 
 def _results(
-    result: comparison.Comparison, written: dict[str, int], figures: pd.DataFrame, events: pd.DataFrame
+    result: comparison.Comparison,
+    behind: dict[str, tuple[pd.DataFrame, int]],
+    figures: pd.DataFrame,
+    events: pd.DataFrame,
 ) -> Iterator[dg.MaterializeResult]:
+    written = result.written
     betpawa = {name: result.figure(Book.BETPAWA.value, name) for name in ("best_price_share", "median_gap")}
     margins = {f"median_margin_{row['book']}": _figure(row["median_margin"]) for row in result.figures}
-    behind = _named(result.prices.dropna(subset=["gap"]).sort_values("gap"), events)
     png = chart.last_day_chart(figures)
     yield dg.MaterializeResult(
         asset_key=PRICE_COMPARISON,
@@ -233,14 +245,17 @@ def _results(
             "outcomes_compared": result.figure(Book.BETPAWA.value, "compared"),
             "matched_events": result.figure(Book.BETPAWA.value, "events"),
             "fair_probability_method": comparison.FAIR_METHOD,
+            "comparison_mode": result.mode,
+            "recomputed_lines": result.recomputed_lines,
             "furthest_behind": _markdown(
-                behind, BEHIND_COLUMNS, "The outcomes where BetPawa is furthest behind the best competitor price"
+                behind["all"][0],
+                BEHIND_COLUMNS,
+                "The outcomes where BetPawa is furthest behind the best competitor price",
+                behind["all"][1],
             ),
             # Long shots dominate the list above; a trader's main markets, on their own:
             "furthest_behind_main_markets": _markdown(
-                behind[behind["betpawa_market_id"].isin(MARGIN_MARKETS)],
-                BEHIND_COLUMNS,
-                "The same, on 1X2 and Over/Under only",
+                behind["main"][0], BEHIND_COLUMNS, "The same, on 1X2 and Over/Under only", behind["main"][1]
             ),
             "last_day": dg.MetadataValue.md(
                 chart.as_markdown(png, "median margin per book and BetPawa's best-price share, last day")
@@ -272,8 +287,7 @@ def _results(
             ),
         },
     )
-    gaps = result.coverage
-    kinds = gaps["kind"].value_counts().to_dict() if len(gaps) else {}
+    gaps, kinds = result.coverage, result.coverage_counts
     yield dg.MaterializeResult(
         asset_key=COVERAGE_GAPS,
         metadata={

@@ -9,19 +9,26 @@ rows (`odds_pipeline_tests/comparison`). Frames travel by COPY as CSV, which pan
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pandas as pd
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from odds_pipeline.domain import Book
-from odds_pipeline.storage.models import ComparisonFigures, PriceComparison, ScrapeBatch
+from odds_pipeline.storage.models import (
+    ComparisonFigures,
+    ComparisonLine,
+    ComparisonState,
+    PriceComparison,
+    ScrapeBatch,
+)
 from odds_pipeline.storage.writers import copy, copy_frame
 
 NO_LINE = -1.0e9  # the line key of markets without a line: NULL never equals itself in a join
@@ -114,58 +121,217 @@ def _outcomes(lines: str, owner: str, book: str) -> str:
     )
 
 
-def lines_query(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> str:
-    """The query of every book's lines, outcome by outcome, on the batch's matched events, as of the
-    batch (``from_history`` forces a path; by default the current state is read where it is the batch's)."""
+@dataclass(frozen=True)
+class AsOf:
+    """Where a batch's lines come from: per side, the change-only history or the current state."""
+
+    batch_id: int
+    history: dict[str, bool]  # side ("betpawa", "competitors") → read from the history
+
+    @property
+    def current(self) -> bool:
+        return not any(self.history.values())
+
+    def relation(self, side: _Side) -> str:
+        return _lines_relation(side, self.batch_id, self.history[_side_name(side)])
+
+
+def _side_name(side: _Side) -> str:
+    return "betpawa" if side is BETPAWA else "competitors"
+
+
+def roomy(session: Session) -> None:
+    """Sort and hash the comparison's few hundred thousand rows in memory, for this transaction only
+    (the default 4 MB spills them to disk)."""
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def as_of(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> AsOf:
+    """How to read the batch's lines as of the batch (``from_history`` forces a path; by default the
+    current state is read where it is the batch's)."""
     batch_id = int(batch.id)
-    history = {
-        side: _stored_after(session, side, batch_id) if from_history is None else from_history
-        for side in (BETPAWA, COMPETITORS)
-    }
-    matched = _matched(batch_id)
-    betpawa = _lines_relation(BETPAWA, batch_id, history[BETPAWA])
-    competitors = _lines_relation(COMPETITORS, batch_id, history[COMPETITORS])
+    return AsOf(
+        batch_id,
+        {
+            _side_name(side): _stored_after(session, side, batch_id) if from_history is None else from_history
+            for side in (BETPAWA, COMPETITORS)
+        },
+    )
+
+
+# The lines a batch recomputes when it compares incrementally (`staged_changes`): every line of
+# the events in RECOMPUTE_EVENTS, and the line keys in RECOMPUTE_LINES.
+OBSERVED = "observed_now"
+RECOMPUTE_EVENTS = "recompute_events"
+RECOMPUTE_LINES = "recompute_lines"
+
+
+def _recomputed(relation: str, event: str) -> str:
+    return (
+        f"SELECT * FROM ({relation}) r WHERE r.{event} IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) "
+        f"OR (r.{event}, r.betpawa_market_id, coalesce(r.line, {NO_LINE})) IN "
+        f"(SELECT event_id, market, line_key FROM {RECOMPUTE_LINES})"
+    )
+
+
+def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
+    """The query of every book's lines, outcome by outcome, on the batch's matched events, as of the
+    batch; with ``recomputed_only``, of the staged lines only (`staged_changes`)."""
+    matched = _matched(paths.batch_id)
+    betpawa = f"SELECT * FROM ({paths.relation(BETPAWA)}) b WHERE b.event_id IN (SELECT event_id FROM matched)"
+    competitors = (
+        f"SELECT m.event_id AS betpawa_event_id, m.source, c.* FROM ({paths.relation(COMPETITORS)}) c "
+        "JOIN matched m ON m.competitor_event_id = c.competitor_event_id"
+    )
+    if recomputed_only:
+        betpawa, competitors = _recomputed(betpawa, "event_id"), _recomputed(competitors, "betpawa_event_id")
     return (
         f"WITH matched AS ({matched}) "
-        + _outcomes(f"{betpawa}", "l.event_id", "'betpawa'")
-        + " WHERE l.event_id IN (SELECT event_id FROM matched) UNION ALL "
-        + _outcomes(
-            f"SELECT m.event_id AS betpawa_event_id, m.source, c.* FROM ({competitors}) c "
-            "JOIN matched m ON m.competitor_event_id = c.competitor_event_id",
-            "l.betpawa_event_id",
-            "l.source",
-        )
+        + _outcomes(betpawa, "l.event_id", "'betpawa'")
+        + " UNION ALL "
+        + _outcomes(competitors, "l.betpawa_event_id", "l.source")
     )
+
+
+def lines_as_of(paths: AsOf, session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
+    """Every book's lines on the batch's matched events as of the batch (or the staged ones only)."""
+    return read_frame(session, lines_query(paths, recomputed_only=recomputed_only), LINE_DTYPES)[LINE_COLUMNS]
 
 
 @contextmanager
-def lines_table(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> Iterator[str]:
-    """The batch's lines as of the batch (`lines_query`) in an analysed temporary table, so the
-    comparison reads them once and its checks join them by hash; yields its name, drops it after."""
-    lines = lines_query(session, batch, from_history=from_history)
+def staged_changes(session: Session, batch: ScrapeBatch, *, incremental: bool) -> Iterator[None]:
+    """Stage the batch's observations of its matched events, and, when ``incremental``, what changed
+    since the observations the comparison tables are as of (`comparison_observations`):
+
+    - RECOMPUTE_EVENTS: events whose observations differ (matched or unmatched since, another
+      competitor event, a snapshot rewritten since): all their lines are recomputed or removed;
+    - RECOMPUTE_LINES: on the other events, the lines a book has stored a new state of since.
+
+    A line whose current state was captured at or before the stored observation has not changed
+    since, so its stored rows are still true. The staged tables are dropped afterwards."""
+    batch_id = int(batch.id)
+    matched = _matched(batch_id)
     session.execute(
         text(
-            "CREATE TEMPORARY TABLE lines_as_of AS "
-            f"SELECT q.*, coalesce(q.line, {NO_LINE}) AS line_key FROM ({lines}) q"
+            f"CREATE TEMPORARY TABLE {OBSERVED} AS WITH matched AS ({matched}) "
+            "SELECT e.event_id, 'betpawa' AS book, e.event_id AS owner_id, s.id AS snapshot_id, s.captured_at "
+            "FROM (SELECT DISTINCT event_id FROM matched) e "
+            f"JOIN odds_snapshots s ON s.event_id = e.event_id AND s.batch_id = {batch_id} "
+            "UNION ALL SELECT m.event_id, m.source, m.competitor_event_id, s.id, s.captured_at FROM matched m "
+            f"JOIN competitor_odds_snapshots s ON s.competitor_event_id = m.competitor_event_id "
+            f"AND s.batch_id = {batch_id}"
         )
     )
-    session.execute(text("ANALYZE lines_as_of"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {RECOMPUTE_EVENTS} (event_id integer PRIMARY KEY)"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {RECOMPUTE_LINES} (event_id integer, market text, line_key float8)"))
     try:
-        yield "lines_as_of"
+        if incremental:
+            # The stored observations whose snapshot still exists: a rewritten snapshot has a new id.
+            kept = (
+                "SELECT o.event_id, o.book, o.owner_id FROM comparison_observations o WHERE "
+                "(o.book = 'betpawa' AND EXISTS (SELECT 1 FROM odds_snapshots s WHERE s.id = o.snapshot_id)) OR "
+                "(o.book <> 'betpawa' AND EXISTS (SELECT 1 FROM competitor_odds_snapshots s "
+                "WHERE s.id = o.snapshot_id))"
+            )
+            now = f"SELECT event_id, book, owner_id FROM {OBSERVED}"
+            session.execute(
+                text(
+                    f"INSERT INTO {RECOMPUTE_EVENTS} SELECT event_id FROM (({now}) EXCEPT ({kept})) a "
+                    f"UNION SELECT event_id FROM (({kept}) EXCEPT ({now})) b "
+                    "UNION SELECT event_id FROM comparison_observations"
+                    f" WHERE event_id NOT IN (SELECT event_id FROM {OBSERVED})"
+                )
+            )
+            session.execute(
+                text(
+                    f"INSERT INTO {RECOMPUTE_LINES} SELECT o.event_id, c.betpawa_market_id, "
+                    f"coalesce(c.line, {NO_LINE}) FROM comparison_observations o "
+                    "JOIN market_odds_current c ON c.event_id = o.owner_id "
+                    f"WHERE o.book = 'betpawa' AND c.captured_at > o.captured_at "
+                    f"AND o.event_id NOT IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) "
+                    f"UNION SELECT o.event_id, c.betpawa_market_id, coalesce(c.line, {NO_LINE}) "
+                    "FROM comparison_observations o JOIN competitor_market_odds_current c "
+                    "ON c.competitor_event_id = o.owner_id "
+                    f"WHERE o.book <> 'betpawa' AND c.captured_at > o.captured_at "
+                    f"AND o.event_id NOT IN (SELECT event_id FROM {RECOMPUTE_EVENTS})"
+                )
+            )
+        session.execute(text(f"ANALYZE {RECOMPUTE_EVENTS}"))
+        session.execute(text(f"ANALYZE {RECOMPUTE_LINES}"))
+        yield
     finally:
-        session.execute(text("DROP TABLE lines_as_of"))
+        for name in (OBSERVED, RECOMPUTE_EVENTS, RECOMPUTE_LINES):
+            session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def lines_as_of(
-    session: Session, batch: ScrapeBatch, *, from_history: bool | None = None, table: str | None = None
-) -> pd.DataFrame:
-    """Every book's lines on the batch's matched events as of the batch, from ``table`` if given."""
-    query = (
-        f"SELECT {', '.join(LINE_COLUMNS)} FROM {table}"
-        if table
-        else lines_query(session, batch, from_history=from_history)
+def _in_recomputed(alias: str) -> str:
+    return (
+        f"{alias}.event_id IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) OR ({alias}.event_id, "
+        f"{alias}.betpawa_market_id, coalesce({alias}.line, {NO_LINE})) IN "
+        f"(SELECT event_id, market, line_key FROM {RECOMPUTE_LINES})"
     )
-    return read_frame(session, query, LINE_DTYPES)[LINE_COLUMNS]
+
+
+PRICE_TEXTS = {name: str for name in ("betpawa_market_id", "market_name", "outcome", "best_competitor")}
+LINE_TEXTS = {"betpawa_market_id": str, "market_name": str, "book": str}
+
+
+def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
+    """The price comparison as stored (the staged lines only, with ``recomputed_only``), in key order."""
+    where = f"WHERE {_in_recomputed('p')}" if recomputed_only else ""
+    columns = ", ".join(c.name for c in PriceComparison.__table__.columns if c.name != "id")
+    query = (
+        f"SELECT {columns} FROM price_comparison p {where} "
+        "ORDER BY event_id, betpawa_market_id, line NULLS FIRST, outcome"
+    )
+    return read_frame(session, query, PRICE_TEXTS)
+
+
+def stored_lines(session: Session) -> pd.DataFrame:
+    """Every book's line summary as stored (`comparison_lines`), in key order."""
+    columns = ", ".join(c.name for c in ComparisonLine.__table__.columns if c.name != "id")
+    query = f"SELECT {columns} FROM comparison_lines ORDER BY event_id, betpawa_market_id, line NULLS FIRST, book"
+    return read_frame(session, query, LINE_TEXTS)
+
+
+def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
+    """Put the recomputed rows in place: in place of the staged lines' rows, or of every row."""
+    for table in (PriceComparison.__table__, ComparisonLine.__table__):
+        if incremental:
+            session.execute(text(f'DELETE FROM "{table.name}" t WHERE {_in_recomputed("t")}'))
+        else:
+            session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
+    copy_frame(session, PriceComparison.__table__, prices)
+    copy_frame(session, ComparisonLine.__table__, lines)
+
+
+def comparison_state(session: Session) -> ComparisonState | None:
+    return session.get(ComparisonState, 1)
+
+
+def record_state(session: Session, batch: ScrapeBatch, fingerprint: str, mode: str, recomputed: int) -> None:
+    """The tables are now as of this batch's staged observations."""
+    session.execute(text("TRUNCATE comparison_observations RESTART IDENTITY"))
+    session.execute(
+        text(
+            "INSERT INTO comparison_observations (event_id, book, owner_id, snapshot_id, captured_at) "
+            f"SELECT event_id, book, owner_id, snapshot_id, captured_at FROM {OBSERVED}"
+        )
+    )
+    values = {
+        "id": 1,
+        "batch_id": batch.id,
+        "fingerprint": fingerprint,
+        "mode": mode,
+        "recomputed_lines": recomputed,
+        "compared_at": datetime.now(UTC),
+    }
+    statement = insert(ComparisonState).values(values)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["id"], set_={k: statement.excluded[k] for k in values})
+    )
+    session.flush()
+    session.expire_all()
 
 
 def matched_events(session: Session, batch: ScrapeBatch) -> pd.DataFrame:
@@ -234,12 +400,11 @@ def previous_compared_batch(session: Session, batch: ScrapeBatch) -> ScrapeBatch
 
 
 def stored_comparison(session: Session, batch: ScrapeBatch) -> pd.DataFrame | None:
-    """The price comparison table as stored, if it holds this batch's comparison."""
-    stored_batch = session.scalar(select(PriceComparison.batch_id).limit(1))
-    if stored_batch != batch.id:
+    """The price comparison table as stored, if it is as of this batch."""
+    state = comparison_state(session)
+    if state is None or state.batch_id != batch.id:
         return None
-    texts = {name: str for name in ("betpawa_market_id", "market_name", "outcome", "best_competitor")}
-    return read_frame(session, "SELECT * FROM price_comparison", texts)
+    return stored_prices(session)
 
 
 def replace_table(session: Session, table: Table, frame: pd.DataFrame) -> int:
@@ -283,58 +448,74 @@ def figures_since(session: Session, since: datetime, until: datetime) -> pd.Data
 # --- what the checks measure, in SQL: the stored tables against the lines as of the batch --------
 
 
-_LIVE = "NOT q.gone AND q.active AND q.odds > 1"
+_LIVE_OUTCOME = "'$[*] ? (@.is_active == true && @.odds > 1)'"
 
 
-def _live(lines: str) -> str:
-    return f"(SELECT book, event_id, market, line_key, outcome, odds FROM {lines} q WHERE {_LIVE})"
-
-
-def matched_events_with_lines(session: Session, batch: ScrapeBatch, lines: str) -> tuple[int, int]:
-    """(matched events on which BetPawa offers a live price, of them those in price_comparison);
-    ``lines`` is the batch's `lines_table`."""
-    events = f"SELECT DISTINCT event_id FROM {_live(lines)} l WHERE book = 'betpawa'"
-    expected = session.scalar(text(f"SELECT count(*) FROM ({events}) e"))
-    found = session.scalar(
-        text(f"SELECT count(*) FROM ({events}) e WHERE e.event_id IN (SELECT event_id FROM price_comparison "
-             "WHERE batch_id = :batch)"),
-        {"batch": batch.id},
-    )  # fmt: skip
-    return int(expected), int(found)
-
-
-def compared_not_live(session: Session, batch: ScrapeBatch, lines: str) -> dict[str, int]:
-    """Per book, the prices in price_comparison that are not live as of the batch (suspended, gone,
-    or not there at all): a comparison must never use them."""
-    prices = " UNION ALL ".join(
-        f"SELECT event_id, betpawa_market_id, coalesce(line, {NO_LINE}) AS line_key, outcome, "
-        f"'{book.value}' AS book, {book.value}_odds AS odds FROM price_comparison "
-        f"WHERE batch_id = {int(batch.id)} AND {book.value}_odds IS NOT NULL"
-        for book in Book
+def matched_events_with_lines(session: Session, paths: AsOf) -> tuple[int, int, int]:
+    """(matched events on which BetPawa offers a live price as of the batch, of them those in
+    price_comparison, events in price_comparison that are not among them)."""
+    events = (
+        f"WITH matched AS ({_matched(paths.batch_id)}) SELECT DISTINCT l.event_id FROM ({paths.relation(BETPAWA)}) l "
+        "WHERE l.event_id IN (SELECT event_id FROM matched) AND l.unavailable_at IS NULL "
+        f"AND jsonb_path_exists(l.outcomes, {_LIVE_OUTCOME})"
     )
-    rows = session.execute(
+    row = session.execute(
         text(
-            f"SELECT p.book, count(*) FROM ({prices}) p LEFT JOIN {_live(lines)} q ON q.book = p.book "
-            "AND q.event_id = p.event_id AND q.market = p.betpawa_market_id AND q.line_key = p.line_key "
-            "AND q.outcome = p.outcome AND q.odds = p.odds WHERE q.event_id IS NULL GROUP BY p.book"
+            f"WITH expected AS ({events}), compared AS (SELECT DISTINCT event_id FROM price_comparison) "
+            "SELECT (SELECT count(*) FROM expected), "
+            "(SELECT count(*) FROM expected WHERE event_id IN (SELECT event_id FROM compared)), "
+            "(SELECT count(*) FROM compared WHERE event_id NOT IN (SELECT event_id FROM expected))"
         )
-    ).all()
-    return {book.value: 0 for book in Book} | {book: int(n) for book, n in rows}
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
-def stored_best_price_share(session: Session, batch: ScrapeBatch, tolerance: float) -> float | None:
+def compared_not_live(session: Session, paths: AsOf) -> dict[str, int]:
+    """Per book, the prices in price_comparison that are not live as of the batch (suspended, gone,
+    or not there at all): a comparison must never use them. Read from the snapshots afresh: each
+    book's live outcomes as of the batch, joined to the stored prices by line, outcome and odds."""
+    counts = {}
+    for book in Book:
+        columns = "l.betpawa_market_id, l.line, l.outcomes, l.unavailable_at"
+        if book is Book.BETPAWA:
+            lines = f"SELECT l.event_id, {columns} FROM ({paths.relation(BETPAWA)}) l"
+        else:
+            lines = (
+                f"SELECT m.event_id, {columns} FROM ({paths.relation(COMPETITORS)}) l "
+                f"JOIN ({_matched(paths.batch_id)}) m ON m.competitor_event_id = l.competitor_event_id "
+                f"AND m.source = '{book.value}'"
+            )
+        live = (
+            f"SELECT q.event_id, q.betpawa_market_id, coalesce(q.line, {NO_LINE}) AS line_key, x.name, x.odds "
+            f"FROM ({lines}) q CROSS JOIN LATERAL jsonb_to_recordset(q.outcomes) AS x(name text, odds float8, "
+            "is_active boolean) WHERE q.unavailable_at IS NULL AND x.is_active AND x.odds > 1"
+        )
+        column = f"p.{book.value}_odds"
+        counts[book.value] = int(
+            session.scalar(
+                text(
+                    f"SELECT count(*) FROM price_comparison p LEFT JOIN ({live}) v ON v.event_id = p.event_id "
+                    f"AND v.betpawa_market_id = p.betpawa_market_id AND v.line_key = coalesce(p.line, {NO_LINE}) "
+                    f"AND v.name = p.outcome AND v.odds = {column} WHERE {column} IS NOT NULL AND v.event_id IS NULL"
+                )
+            )
+        )
+    return counts
+
+
+def stored_best_price_share(session: Session, tolerance: float) -> float | None:
     """BetPawa's best-price share recomputed from the stored price_comparison rows."""
     share = session.scalar(
         text(
             "SELECT avg((betpawa_odds >= best_competitor_odds - :tolerance)::int) FROM price_comparison "
-            "WHERE batch_id = :batch AND best_competitor_odds IS NOT NULL"
+            "WHERE best_competitor_odds IS NOT NULL"
         ),
-        {"batch": batch.id, "tolerance": tolerance},
+        {"tolerance": tolerance},
     )
     return None if share is None else float(share)
 
 
-def margins_outside(session: Session, batch: ScrapeBatch, low: float, high: float) -> dict[str, int]:
+def margins_outside(session: Session, low: float, high: float) -> dict[str, int]:
     """Per book, the stored lines whose margin lies outside [low, high]."""
     counts = {}
     for book in Book:
@@ -343,9 +524,192 @@ def margins_outside(session: Session, batch: ScrapeBatch, low: float, high: floa
             session.scalar(
                 text(
                     f"SELECT count(DISTINCT (event_id, betpawa_market_id, line)) FROM price_comparison "
-                    f"WHERE batch_id = :batch AND ({column} < :low OR {column} > :high)"
+                    f"WHERE {column} < :low OR {column} > :high"
                 ),
-                {"batch": batch.id, "low": low, "high": high},
+                {"low": low, "high": high},
             )
         )
     return counts
+
+
+def price_figures(session: Session, tolerance: float) -> dict[str, dict[str, Any]]:
+    """Per book, the headline figures of the stored prices: the BetPawa outcomes it prices
+    (``compared``; BetPawa's: those some competitor prices), and BetPawa's best-price share and median gap."""
+    competitors = [book.value for book in Book if book is not Book.BETPAWA]
+    row = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE best_competitor_odds IS NOT NULL), "
+            "avg((betpawa_odds >= best_competitor_odds - :tolerance)::int) "
+            "FILTER (WHERE best_competitor_odds IS NOT NULL)::float8, "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) FILTER (WHERE best_competitor_odds IS NOT NULL), "
+            + ", ".join(f"count({book}_odds)" for book in competitors)
+            + " FROM price_comparison"
+        ),
+        {"tolerance": tolerance},
+    ).one()
+    betpawa = {
+        "compared": int(row[0]),
+        "best_price_share": None if row[1] is None else float(row[1]),
+        "median_gap": None if row[2] is None else float(row[2]),
+    }
+    return {"betpawa": betpawa} | {book: {"compared": int(n)} for book, n in zip(competitors, row[3:], strict=True)}
+
+
+def furthest_behind(session: Session, markets: Sequence[str] | None, limit: int) -> tuple[pd.DataFrame, int]:
+    """The stored outcomes where BetPawa is furthest behind the best competitor price, with the
+    event's name, and how many outcomes have a gap at all (on ``markets`` if given)."""
+    only = f"AND p.betpawa_market_id IN ({', '.join(repr(str(m)) for m in markets)})" if markets else ""
+    query = (
+        "SELECT e.name AS event_name, p.* FROM price_comparison p JOIN events e ON e.id = p.event_id "
+        f"WHERE p.gap IS NOT NULL {only} ORDER BY p.gap, p.event_id, p.betpawa_market_id, p.line, p.outcome "
+        f"LIMIT {int(limit)}"
+    )
+    total = session.scalar(text(f"SELECT count(*) FROM price_comparison p WHERE p.gap IS NOT NULL {only}"))
+    return read_frame(session, query, {**PRICE_TEXTS, "event_name": str}), int(total)
+
+
+def table_rows(session: Session, table: str) -> int:
+    return int(session.scalar(text(f'SELECT count(*) FROM "{table}"')))
+
+
+# --- the line-level views, in SQL over comparison_lines: nothing leaves PostgreSQL -----------------
+
+_COMPETITOR_NAMES = [book.value for book in Book if book is not Book.BETPAWA]
+# Per line key: each book's margin, wide.
+_WIDE = (
+    "SELECT event_id, betpawa_market_id, line, min(market_name) AS market_name, "
+    + ", ".join(f"max(margin) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book)
+    + " FROM comparison_lines GROUP BY event_id, betpawa_market_id, line"
+)
+_KEY = "w.event_id, w.line"  # within a tournament and market, a line's key
+_COMPETITOR_BOOKS = (
+    "(SELECT jsonb_agg(c.book ORDER BY c.book) FROM comparison_lines c WHERE c.event_id = l.event_id "
+    "AND c.betpawa_market_id = l.betpawa_market_id AND c.line IS NOT DISTINCT FROM l.line "
+    "AND c.book <> 'betpawa' AND c.live_outcomes > 0)"
+)
+
+
+def write_scorecard(session: Session, batch: ScrapeBatch) -> int:
+    """margin_scorecard: per tournament and market, BetPawa's margin against the lowest competitor
+    margin, paired line by line (only lines where BetPawa and a competitor have a complete set)."""
+    session.execute(text("TRUNCATE margin_scorecard RESTART IDENTITY"))
+    lowest = f"least({', '.join(_COMPETITOR_NAMES)})"
+    result = session.execute(
+        text(
+            "INSERT INTO margin_scorecard (batch_id, tournament_id, tournament, country, betpawa_market_id, "
+            "market_name, events, lines, betpawa_margin, competitor_margin, mean_difference, median_difference) "
+            f"SELECT :batch, t.id, t.name, t.country, w.betpawa_market_id, min(w.market_name), "
+            # Summed in key order: a float sum depends on its order, and the table's order depends
+            # on which lines the batches before rewrote.
+            f"count(DISTINCT w.event_id), count(*), avg(w.betpawa ORDER BY {_KEY}), avg({lowest} ORDER BY {_KEY}), "
+            f"avg(w.betpawa - {lowest} ORDER BY {_KEY}), "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY w.betpawa - {lowest}) "
+            f"FROM ({_WIDE}) w JOIN events e ON e.id = w.event_id JOIN tournaments t ON t.id = e.tournament_id "
+            f"WHERE w.betpawa IS NOT NULL AND {lowest} IS NOT NULL "
+            "GROUP BY t.id, t.name, t.country, w.betpawa_market_id ORDER BY t.id, w.betpawa_market_id"
+        ),
+        {"batch": batch.id},
+    )
+    return result.rowcount
+
+
+def write_missing_lines(session: Session, batch: ScrapeBatch) -> int:
+    """coverage_gaps' missing_line rows: lines a competitor prices on a matched event that BetPawa
+    does not offer at all (not even suspended or gone)."""
+    session.execute(text("DELETE FROM coverage_gaps WHERE kind = 'missing_line'"))
+    result = session.execute(
+        text(
+            "INSERT INTO coverage_gaps (batch_id, kind, books, sportradar_id, event_id, event_name, kickoff, "
+            "tournament, country, betpawa_market_id, market_name, line) "
+            "SELECT :batch, 'missing_line', jsonb_agg(l.book ORDER BY l.book), e.sportradar_id, l.event_id, e.name, "
+            "e.kickoff, t.name, t.country, l.betpawa_market_id, min(l.market_name), l.line "
+            "FROM comparison_lines l JOIN events e ON e.id = l.event_id JOIN tournaments t ON t.id = e.tournament_id "
+            "WHERE l.book <> 'betpawa' AND l.live_outcomes > 0 AND NOT EXISTS (SELECT 1 FROM comparison_lines b "
+            "WHERE b.event_id = l.event_id AND b.betpawa_market_id = l.betpawa_market_id "
+            f"AND coalesce(b.line, {NO_LINE}) = coalesce(l.line, {NO_LINE}) AND b.book = 'betpawa') "
+            "GROUP BY l.event_id, l.betpawa_market_id, l.line, e.id, t.id "
+            "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
+        ),
+        {"batch": batch.id},
+    )
+    return result.rowcount
+
+
+def write_alerts(session: Session, batch: ScrapeBatch, few_share: float, few_min: int) -> int:
+    """availability_alerts: BetPawa lines suspended or gone while a competitor prices them, and
+    matched events where BetPawa offers fewer than ``few_share`` of the markets of a competitor that
+    offers at least ``few_min``."""
+    session.execute(text("TRUNCATE availability_alerts RESTART IDENTITY"))
+    lines = session.execute(
+        text(
+            "INSERT INTO availability_alerts (batch_id, kind, event_id, betpawa_market_id, market_name, line, books) "
+            "SELECT :batch, CASE WHEN l.gone THEN 'line_gone' ELSE 'line_suspended' END, l.event_id, "
+            f"l.betpawa_market_id, l.market_name, l.line, {_COMPETITOR_BOOKS} FROM comparison_lines l "
+            f"WHERE l.book = 'betpawa' AND (l.gone OR l.suspended) AND {_COMPETITOR_BOOKS} IS NOT NULL "
+            "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
+        ),
+        {"batch": batch.id},
+    ).rowcount
+    counts = ", ".join(
+        f"count(DISTINCT betpawa_market_id) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book
+    )
+    most = f"greatest({', '.join(_COMPETITOR_NAMES)})"
+    # The competitor with the most markets; on a tie, the first in the books' order.
+    richest = "CASE " + " ".join(f"WHEN {b} = {most} THEN '{b}'" for b in _COMPETITOR_NAMES) + " END"
+    few = session.execute(
+        text(
+            "INSERT INTO availability_alerts (batch_id, kind, event_id, books, betpawa_markets, competitor_markets) "
+            f"SELECT :batch, 'few_markets', event_id, jsonb_build_array({richest}), betpawa, {most} "
+            f"FROM (SELECT event_id, {counts} FROM comparison_lines WHERE live_outcomes > 0 GROUP BY event_id) m "
+            f"WHERE {most} >= :few_min AND betpawa < :few_share * {most} ORDER BY event_id"
+        ),
+        {"batch": batch.id, "few_min": few_min, "few_share": few_share},
+    ).rowcount
+    return lines + few
+
+
+def line_figures(session: Session) -> dict[str, dict[str, Any]]:
+    """Per book, from the line summaries: matched events and live outcomes it prices, and its median
+    margin over the lines every book prices with a complete set (so the books are measured on one set)."""
+    books = [book.value for book in Book]
+    common = session.execute(
+        text(
+            "SELECT count(*), "
+            + ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {b})" for b in books)
+            + f" FROM ({_WIDE}) w WHERE "
+            + " AND ".join(f"{b} IS NOT NULL" for b in books)
+        )
+    ).one()
+    live = dict.fromkeys(books, (0, 0)) | {
+        book: (int(events), int(outcomes))
+        for book, events, outcomes in session.execute(
+            text(
+                "SELECT book, count(DISTINCT event_id), sum(live_outcomes) FROM comparison_lines "
+                "WHERE live_outcomes > 0 GROUP BY book"
+            )
+        )
+    }
+    return {
+        book: {
+            "events": live[book][0],
+            "outcomes": live[book][1],
+            "median_margin": None if common[0] == 0 else float(median),
+            "margin_lines": int(common[0]),
+        }
+        for book, median in zip(books, common[1:], strict=True)
+    }
+
+
+def stored_view(session: Session, table: str, *, where: str = "", limit: int | None = None) -> pd.DataFrame:
+    """A replaced view table as stored, in its own order, with JSON columns decoded."""
+    query = f'SELECT * FROM "{table}" {where} ORDER BY id' + (f" LIMIT {int(limit)}" if limit else "")
+    frame = read_frame(session, query, {"betpawa_market_id": str, "market_name": str, "sportradar_id": str})
+    for name in ("books", "first_listed"):
+        if name in frame.columns:
+            frame[name] = [orjson.loads(v) if isinstance(v, str) else None for v in frame[name]]
+    return frame.drop(columns=["id"])
+
+
+def view_counts(session: Session, table: str) -> dict[str, int]:
+    """Rows per kind of a view table (coverage_gaps, availability_alerts)."""
+    return {kind: int(n) for kind, n in session.execute(text(f'SELECT kind, count(*) FROM "{table}" GROUP BY kind'))}

@@ -520,9 +520,9 @@ class PriceComparison(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    # No foreign keys on the two big replaced tables: checking them would cost more than writing the
-    # half-million rows, and the next batch replaces every row anyway.
-    batch_id: Mapped[int] = mapped_column(doc="scrape_batches.id of the compared batch")
+    # No batch column: a batch rewrites only the lines that changed, and `comparison_state` names
+    # the batch the table is as of. No foreign keys on the big tables either: checking them would
+    # cost more than writing the rows.
     event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
     betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
     market_name: Mapped[str] = mapped_column(String(255))
@@ -544,6 +544,55 @@ class PriceComparison(Base):
     fair_probability: Mapped[float | None] = mapped_column(
         Float, doc="Shin's fair probability, averaged over the competitors with a complete set"
     )
+
+
+class ComparisonLine(Base):
+    """One book's line on a matched event as of the compared batch: what the line-level views read."""
+
+    __tablename__ = "comparison_lines"
+    __table_args__ = (
+        UniqueConstraint("event_id", "betpawa_market_id", "line", "book", postgresql_nulls_not_distinct=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
+    betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
+    market_name: Mapped[str] = mapped_column(String(255))
+    line: Mapped[float | None] = mapped_column(Float, doc="the total or home handicap; NULL for markets without one")
+    book: Mapped[Book] = mapped_column(string_enum(Book))
+    gone: Mapped[bool] = mapped_column(doc="the book no longer offers the line")
+    suspended: Mapped[bool] = mapped_column(doc="some outcome of the line is not active")
+    live_outcomes: Mapped[int] = mapped_column(doc="outcomes with a live price: line offered, active, odds above 1")
+    margin: Mapped[float | None] = mapped_column(
+        Float, doc="the book's margin, only over a complete, exclusive, unsuspended set"
+    )
+
+
+class ComparisonObservation(Base):
+    """The observations the comparison tables are as of: per matched event and book, the snapshot."""
+
+    __tablename__ = "comparison_observations"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(index=True, doc="events.id: BetPawa's event")
+    book: Mapped[Book] = mapped_column(string_enum(Book))
+    owner_id: Mapped[int] = mapped_column(doc="events.id for BetPawa, competitor_events.id for a competitor")
+    snapshot_id: Mapped[int] = mapped_column(BigInteger, doc="the book's snapshot of the event in that batch")
+    captured_at: Mapped[datetime] = mapped_column(doc="when that snapshot was captured")
+
+
+class ComparisonState(Base):
+    """Which batch the comparison tables are as of, and what they were computed with (one row)."""
+
+    __tablename__ = "comparison_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    # The catalogue's market shapes and the comparison's version: when either changes, every line is recomputed.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(20), doc="full, or incremental: only the lines that changed")
+    recomputed_lines: Mapped[int] = mapped_column(doc="line keys recomputed by the batch")
+    compared_at: Mapped[datetime]
 
 
 class ComparisonFigures(Base):
@@ -592,12 +641,14 @@ class CoverageGap(Base):
     __tablename__ = "coverage_gaps"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
+    # No foreign keys: tens of thousands of rows are rewritten each batch, and a check per row and
+    # key cost more than the write.
+    batch_id: Mapped[int]
     # competitor_only_event | missing_tournament | missing_line | listed_later
     kind: Mapped[str] = mapped_column(String(30), index=True)
     books: Mapped[list[Any]]  # the competitors that list it
     sportradar_id: Mapped[str | None] = mapped_column(String(100))
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None]
     event_name: Mapped[str | None] = mapped_column(String(500))
     kickoff: Mapped[datetime | None]
     tournament: Mapped[str | None] = mapped_column(String(255))

@@ -23,7 +23,7 @@ from odds_pipeline.markets import margins
 from odds_pipeline.markets.catalogue import file_catalogue
 from odds_pipeline.storage import batches, writers
 from odds_pipeline.storage import comparison as queries
-from odds_pipeline.storage.models import EventScrapeStatus, ScrapeBatch
+from odds_pipeline.storage.models import Base, EventScrapeStatus, ScrapeBatch
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 RESULT, TOTALS = "3743", "5000"  # 1X2 and Over/Under
@@ -122,6 +122,9 @@ class World:
     def compare(self, batch: ScrapeBatch, **options: bool) -> comparison.Comparison:
         return comparison.compare_batch(self.session, batch, self.shapes, **options)
 
+    def prices(self) -> pd.DataFrame:
+        return queries.stored_prices(self.session)
+
 
 @pytest.fixture
 def world(engine: Engine) -> Iterator[World]:
@@ -160,7 +163,7 @@ def _row(frame: pd.DataFrame, event: int, market: str, line_: float | None, outc
 
 def test_exact_gaps_margins_shares_and_fair_probabilities(world: World):
     result = world.compare(world.observe(0, first_batch()))
-    prices, e1, e2 = result.prices, world.ids[Book.BETPAWA]["1001"], world.ids[Book.BETPAWA]["1002"]
+    prices, e1, e2 = world.prices(), world.ids[Book.BETPAWA]["1001"], world.ids[Book.BETPAWA]["1002"]
     # Every live BetPawa outcome of a matched event, and nothing else: Under 2.5 is suspended.
     assert len(prices) == 7
     home = _row(prices, e1, RESULT, None, "1")
@@ -189,10 +192,10 @@ def test_exact_gaps_margins_shares_and_fair_probabilities(world: World):
 def test_a_suspended_outcome_and_a_vanished_line_are_never_compared(world: World):
     world.observe(0, first_batch())
     result = world.compare(world.observe(1, second_batch()))
-    e1 = world.ids[Book.BETPAWA]["1001"]
-    over = _row(result.prices, e1, TOTALS, 2.5, "Over")
+    e1, prices = world.ids[Book.BETPAWA]["1001"], world.prices()
+    over = _row(prices, e1, TOTALS, 2.5, "Over")
     assert pd.isna(over.bet9ja_odds) and over.best_competitor == "sportybet" and over.best_competitor_odds == 1.85
-    assert result.prices[(result.prices["event_id"] == e1) & (result.prices["outcome"] == "Under")].empty
+    assert prices[(prices["event_id"] == e1) & (prices["outcome"] == "Under")].empty
     # BetPawa's suspended Under is an alert while SportyBet prices it; Bet9ja no longer does.
     alerts = result.alerts[result.alerts["kind"] == "line_suspended"]
     assert alerts[["event_id", "betpawa_market_id", "line"]].values.tolist() == [[e1, TOTALS, 2.5]]
@@ -217,8 +220,8 @@ def test_margins_are_paired_only_where_both_sides_have_a_complete_set(world: Wor
 def test_coverage_gaps_name_what_betpawa_lacks_and_what_it_listed_later(world: World):
     # SportyBet listed 1002 a batch before BetPawa did.
     world.observe(-1, {Book.SPORTYBET: {"1002": {}}}, listed_only=True)
-    result = world.compare(world.observe(0, first_batch()))
-    gaps = result.coverage.set_index("kind")
+    world.compare(world.observe(0, first_batch()))
+    gaps = queries.stored_view(world.session, "coverage_gaps").set_index("kind")
     only = gaps.loc[["competitor_only_event"]]
     assert only["sportradar_id"].tolist() == ["1003"] and only["books"].tolist() == [["bet9ja", "sportybet"]]
     assert (only.iloc[0].tournament, only.iloc[0].country) == ("Serie Z", "Italy")
@@ -237,9 +240,9 @@ def test_coverage_gaps_name_what_betpawa_lacks_and_what_it_listed_later(world: W
 
 def test_movers_flag_betpawa_left_behind(world: World):
     first = world.observe(0, first_batch())
-    comparison.store_comparison(world.session, first, world.compare(first))
+    world.compare(first)
     result = world.compare(world.observe(1, second_batch()))
-    assert result.previous_batch_id == first.id
+    assert result.previous_batch_id == first.id and result.mode == comparison.INCREMENTAL
     movers = result.movers
     assert len(movers) == 1
     mover = movers.iloc[0]
@@ -253,55 +256,86 @@ def test_movers_flag_betpawa_left_behind(world: World):
     assert mover.betpawa_move == 0 and bool(mover.left_behind)
 
 
+def _tables(session: Session) -> dict[str, list[tuple]]:
+    """What the comparison leaves for users, row by row, without the surrogate ids (a batch that
+    rewrites some lines gives them new ids)."""
+    names = [*comparison.COUNTED_TABLES, "comparison_figures"]
+    found = {}
+    for name in names:
+        columns = [c.name for c in Base.metadata.tables[name].columns if c.name != "id"]
+        order = ", ".join(f"{c}::text" for c in columns)
+        found[name] = session.execute(text(f"SELECT {', '.join(columns)} FROM {name} ORDER BY {order}")).all()
+    return found
+
+
 def test_a_past_batch_is_recomputed_from_the_history(world: World):
     first = world.observe(0, first_batch())
-    then = world.compare(first)
+    world.compare(first)
+    then = _tables(world.session)
     second = world.observe(1, second_batch())
     # Batch b1 has been stored over b0's current state: b0 now comes from the history.
     again = world.compare(first)
-    pd.testing.assert_frame_equal(again.prices, then.prices)
-    assert again.figures == then.figures
-    pd.testing.assert_frame_equal(again.scorecard, then.scorecard)
-    now, replayed = world.compare(second), world.compare(second, from_history=True)
-    pd.testing.assert_frame_equal(replayed.prices, now.prices)
-    pd.testing.assert_frame_equal(replayed.alerts, now.alerts)
+    assert again.paths.history == {"betpawa": True, "competitors": True} and again.mode == comparison.FULL
+    assert _tables(world.session) == then
+    now = world.compare(second)
+    stored = _tables(world.session)
+    replayed = world.compare(second, from_history=True)
+    assert replayed.mode == comparison.FULL and _tables(world.session) == stored
+    assert replayed.figures == now.figures
 
 
-def _tables(session: Session) -> dict[str, list[tuple]]:
-    names = ["price_comparison", "margin_scorecard", "coverage_gaps", "price_movers", "availability_alerts",
-             "comparison_figures"]  # fmt: skip
-    return {name: session.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all() for name in names}
+def third_batch() -> dict[Book, dict[str, Lines]]:
+    """Bet9ja no longer lists 1001 (its matching changes); BetPawa lengthens the away win of 1002
+    and adds Over/Under 3.5 to 1001; SportyBet suspends the Over 3.5 it had."""
+    books = second_batch()
+    del books[Book.BET9JA]["1001"]
+    books[Book.BETPAWA]["1002"][(RESULT, None)] = line(RESULT, {"1": 1.50, "X": 4.00, "2": 6.50})
+    books[Book.BETPAWA]["1001"][(TOTALS, 3.5)] = line(TOTALS, {"Over": 2.75, "Under": 1.42})
+    books[Book.SPORTYBET]["1001"][(TOTALS, 3.5)] = line(TOTALS, {"Over": 2.80, "Under": 1.40}, suspended=("Over",))
+    return books
+
+
+def test_recomputing_only_the_changed_lines_gives_the_rows_of_a_full_recomputation(world: World):
+    world.compare(world.observe(0, first_batch()))
+    for index, books in ((1, second_batch()), (2, third_batch()), (3, third_batch())):
+        batch = world.observe(index, books)
+        result = world.compare(batch)
+        assert result.mode == comparison.INCREMENTAL, index
+        stepwise = _tables(world.session)
+        full = world.compare(batch, incremental=False)
+        assert full.mode == comparison.FULL and _tables(world.session) == stepwise, index
+        assert full.figures == result.figures
+    # The forced full recomputation left the tables as of its batch: the next one stepped from it.
+    assert result.recomputed_lines == 0  # the last batch changed nothing
 
 
 def test_a_rerun_of_a_batch_gives_identical_rows(world: World):
     first = world.observe(0, first_batch())
-    comparison.store_comparison(world.session, first, world.compare(first))
+    world.compare(first)
     second = world.observe(1, second_batch())
-    comparison.store_comparison(world.session, second, world.compare(second))
+    world.compare(second)
     stored = _tables(world.session)
-    comparison.store_comparison(world.session, second, world.compare(second))
+    assert world.compare(second).mode == comparison.FULL  # the tables are its own, not the previous batch's
     figures = world.session.execute(text("SELECT batch_id, book FROM comparison_figures ORDER BY 1, 2")).all()
     assert _tables(world.session) == stored and len(figures) == 6
     assert len(stored["price_comparison"]) == 7 and len(stored["price_movers"]) == 1
 
 
 def _checks(world: World, batch: ScrapeBatch, result: comparison.Comparison) -> dict[str, bool]:
-    with queries.lines_table(world.session, batch) as lines:
-        return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result, lines)}
+    return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result)}
 
 
 def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
     batch = world.observe(0, first_batch())
     result = world.compare(batch)
-    comparison.store_comparison(world.session, batch, result)
     assert all(_checks(world, batch, result).values()), _checks(world, batch, result)
     e1, e2 = world.ids[Book.BETPAWA]["1001"], world.ids[Book.BETPAWA]["1002"]
     tampering = {
         "every_matched_event_compared": f"DELETE FROM price_comparison WHERE event_id = {e2}",
         "shares_in_unit_interval": "UPDATE price_comparison SET betpawa_odds = 1.01",
-        "no_suspended_or_vanished_line_compared": "INSERT INTO price_comparison (batch_id, event_id, "
+        "no_suspended_or_vanished_line_compared": "INSERT INTO price_comparison (event_id, "
         "betpawa_market_id, market_name, line, outcome, betpawa_odds) "
-        f"VALUES ({batch.id}, {e1}, '{TOTALS}', 'Over/Under', 2.5, 'Under', 1.90)",
+        f"VALUES ({e1}, '{TOTALS}', 'Over/Under', 2.5, 'Under', 1.90)",
         "margins_in_band": "UPDATE price_comparison SET sportybet_margin = 1.5 WHERE sportybet_margin IS NOT NULL",
     }
     for check, statement in tampering.items():
@@ -310,6 +344,16 @@ def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
             found = _checks(world, batch, result)
             savepoint.rollback()
         assert found[check] is False, (check, found)
+    # A competitor price that is not the book's live one, and rows left of an event no longer matched.
+    for statement in (
+        f"UPDATE price_comparison SET bet9ja_odds = bet9ja_odds + 0.01 WHERE event_id = {e1}",
+        f"UPDATE price_comparison SET event_id = {world.ids[Book.BETPAWA]['1001'] + 1000} WHERE event_id = {e2}",
+    ):
+        with world.session.begin_nested() as savepoint:
+            world.session.execute(text(statement))
+            found = _checks(world, batch, result)
+            savepoint.rollback()
+        assert not all(found.values()), (statement, found)
     assert all(_checks(world, batch, result).values())
 
 
@@ -326,13 +370,12 @@ def test_shin_for_many_lines_at_once_equals_the_one_line_formula():
 
 def test_a_price_all_three_books_move_is_one_mover_named_by_all_three(world: World):
     first = world.observe(0, first_batch())
-    comparison.store_comparison(world.session, first, world.compare(first))
+    world.compare(first)
     books = first_batch()
     for book, draw in ((Book.BETPAWA, 3.30), (Book.SPORTYBET, 3.20), (Book.BET9JA, 3.40)):
         prices = dict((name, odds) for name, odds, _ in books[book]["1001"][(RESULT, None)].outcomes)
         books[book]["1001"][(RESULT, None)] = line(RESULT, prices | {"X": draw})
     second = world.observe(1, books)
-    result = world.compare(second)
-    comparison.store_comparison(world.session, second, result)  # the names of all three fit the table
+    result = world.compare(second)  # stored: the names of all three fit the table
     assert result.movers["moved_by"].tolist() == ["betpawa,sportybet,bet9ja"]
     assert not result.movers["left_behind"].any()  # BetPawa moved too

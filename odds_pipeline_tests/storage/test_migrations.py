@@ -40,6 +40,10 @@ OWN_TABLES = {
     "availability_alerts",
     "comparison_figures",
     "event_first_listed",
+    # What the comparison is as of, so a batch rewrites only the lines that changed.
+    "comparison_lines",
+    "comparison_observations",
+    "comparison_state",
 }
 
 
