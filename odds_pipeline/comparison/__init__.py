@@ -214,10 +214,12 @@ def compare_batch(
     queries.replace_table(
         session, PriceMover.__table__, _rows(PriceMover, movers, batch_id=batch.id, previous_batch_id=previous_id)
     )
-    queries.write_scorecard(session, batch)
     queries.write_alerts(session, batch, views.FEW_MARKETS_SHARE, views.FEW_MARKETS_MIN)
     prices_by_book = queries.price_figures(session, views.PRICE_TOLERANCE)
-    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in queries.line_figures(session).items()]
+    with queries.wide_margins(session):
+        queries.write_scorecard(session, batch)
+        by_line = queries.line_figures(session)
+    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in by_line.items()]
     queries.store_figures(session, batch, figures)
     written = {table: queries.table_rows(session, table) for table in COUNTED_TABLES}
     clock.lap("views")

@@ -1,7 +1,9 @@
 """Where BetPawa stands: the comparison assets of a batch, made by one step after the odds and the
-matching, each a PostgreSQL table replaced per batch, with previews, plotted figures and checks.
+matching, each a PostgreSQL table holding the latest compared batch, with previews, plotted
+figures and checks.
 
-One step makes all five: they read the same lines as of the batch, which is most of their cost.
+One step makes all five: they read the same lines as of the batch, and a batch recomputes only
+the lines that changed since the previous one (`odds_pipeline.comparison`).
 """
 
 import time
@@ -148,7 +150,8 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             PRICE_COMPARISON,
             description="Every live BetPawa outcome on a matched event beside each competitor's live price: the best "
             "competitor price and BetPawa's gap to it (BetPawa / best - 1), each book's margin over a complete set, "
-            "and Shin's fair probability from the competitors. Table price_comparison, replaced each batch; the "
+            "and Shin's fair probability from the competitors. Table price_comparison, as of the latest compared batch "
+            "(comparison_state; only changed lines are rewritten); the "
             "headline figures are kept per batch in comparison_figures.",
             metadata={
                 "dagster/column_schema": _schema(PriceComparison),

@@ -1,4 +1,5 @@
-"""The SQL of the comparisons: the state of every line as of a batch, and the comparison tables.
+"""The SQL of the comparisons: the state of every line as of a batch, what changed since the
+batch the comparison tables are as of, the line-level views, and the checks.
 
 "As of a batch" is the latest stored state of each (event, market, line) at or before the batch's
 own observation of that event, on the events the batch observed. A batch nothing was stored after
@@ -575,12 +576,26 @@ def table_rows(session: Session, table: str) -> int:
 # --- the line-level views, in SQL over comparison_lines: nothing leaves PostgreSQL -----------------
 
 _COMPETITOR_NAMES = [book.value for book in Book if book is not Book.BETPAWA]
-# Per line key: each book's margin, wide.
-_WIDE = (
-    "SELECT event_id, betpawa_market_id, line, min(market_name) AS market_name, "
-    + ", ".join(f"max(margin) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book)
-    + " FROM comparison_lines GROUP BY event_id, betpawa_market_id, line"
-)
+WIDE = "margins_wide"  # per line key, each book's margin: staged by `wide_margins`
+
+
+@contextmanager
+def wide_margins(session: Session) -> Iterator[None]:
+    """Stage each line's margin per book, wide (read by the scorecard and the figures), then drop it."""
+    margins = ", ".join(f"max(margin) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book)
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE {WIDE} AS SELECT event_id, betpawa_market_id, line, "
+            f"min(market_name) AS market_name, {margins} FROM comparison_lines "
+            "GROUP BY event_id, betpawa_market_id, line"
+        )
+    )
+    try:
+        yield
+    finally:
+        session.execute(text(f"DROP TABLE IF EXISTS {WIDE}"))
+
+
 _KEY = "w.event_id, w.line"  # within a tournament and market, a line's key
 _COMPETITOR_BOOKS = (
     "(SELECT jsonb_agg(c.book ORDER BY c.book) FROM comparison_lines c WHERE c.event_id = l.event_id "
@@ -604,7 +619,7 @@ def write_scorecard(session: Session, batch: ScrapeBatch) -> int:
             f"count(DISTINCT w.event_id), count(*), avg(w.betpawa ORDER BY {_KEY}), avg({lowest} ORDER BY {_KEY}), "
             f"avg(w.betpawa - {lowest} ORDER BY {_KEY}), "
             f"percentile_cont(0.5) WITHIN GROUP (ORDER BY w.betpawa - {lowest}) "
-            f"FROM ({_WIDE}) w JOIN events e ON e.id = w.event_id JOIN tournaments t ON t.id = e.tournament_id "
+            f"FROM {WIDE} w JOIN events e ON e.id = w.event_id JOIN tournaments t ON t.id = e.tournament_id "
             f"WHERE w.betpawa IS NOT NULL AND {lowest} IS NOT NULL "
             "GROUP BY t.id, t.name, t.country, w.betpawa_market_id ORDER BY t.id, w.betpawa_market_id"
         ),
@@ -676,7 +691,7 @@ def line_figures(session: Session) -> dict[str, dict[str, Any]]:
         text(
             "SELECT count(*), "
             + ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {b})" for b in books)
-            + f" FROM ({_WIDE}) w WHERE "
+            + f" FROM {WIDE} w WHERE "
             + " AND ".join(f"{b} IS NOT NULL" for b in books)
         )
     ).one()
