@@ -2,8 +2,8 @@
 
 price_comparison loses its batch column: a batch now deletes and rewrites the rows of the lines
 that changed since the batch the tables hold, and comparison_state names that batch.
-comparison_lines keeps each book's line summary (margin, live outcomes, gone, suspended) for the
-line-level views; comparison_observations the snapshots the tables are as of.
+comparison_lines keeps each line's summary per book (live outcomes, gone, suspended, margin) for
+the line-level views; comparison_observations the snapshots the tables are as of.
 
 Revision ID: 0005
 Revises: 0004
@@ -29,20 +29,24 @@ def upgrade() -> None:
         sa.Column("betpawa_market_id", sa.String(length=50), nullable=False),
         sa.Column("market_name", sa.String(length=255), nullable=False),
         sa.Column("line", sa.Float(), nullable=True),
-        sa.Column(
-            "book", sa.Enum("betpawa", "sportybet", "bet9ja", name="book", native_enum=False, length=20), nullable=False
-        ),
-        sa.Column("gone", sa.Boolean(), nullable=False),
-        sa.Column("suspended", sa.Boolean(), nullable=False),
-        sa.Column("live_outcomes", sa.Integer(), nullable=False),
-        sa.Column("margin", sa.Float(), nullable=True),
+        sa.Column("betpawa_live", sa.Integer(), nullable=True),
+        sa.Column("betpawa_gone", sa.Boolean(), nullable=True),
+        sa.Column("betpawa_suspended", sa.Boolean(), nullable=True),
+        sa.Column("betpawa_margin", sa.Float(), nullable=True),
+        sa.Column("sportybet_live", sa.Integer(), nullable=True),
+        sa.Column("sportybet_gone", sa.Boolean(), nullable=True),
+        sa.Column("sportybet_suspended", sa.Boolean(), nullable=True),
+        sa.Column("sportybet_margin", sa.Float(), nullable=True),
+        sa.Column("bet9ja_live", sa.Integer(), nullable=True),
+        sa.Column("bet9ja_gone", sa.Boolean(), nullable=True),
+        sa.Column("bet9ja_suspended", sa.Boolean(), nullable=True),
+        sa.Column("bet9ja_margin", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comparison_lines")),
         sa.UniqueConstraint(
             "event_id",
             "betpawa_market_id",
             "line",
-            "book",
-            name=op.f("uq_comparison_lines_event_id_betpawa_market_id_line_book"),
+            name=op.f("uq_comparison_lines_event_id_betpawa_market_id_line"),
             postgresql_nulls_not_distinct=True,
         ),
     )

@@ -27,6 +27,7 @@ from odds_pipeline.comparison.lines import (
     competitor_fair,
     line_states,
     prepare,
+    wide_lines,
     wide_margins,
 )
 from odds_pipeline.storage import comparison as queries
@@ -122,10 +123,10 @@ def fingerprint(shapes: MarketShapes) -> str:
 
 
 def _prices(outcomes: pd.DataFrame, shapes: MarketShapes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(price comparison, line summaries) of the given outcomes."""
+    """(price comparison, line summaries one row per line) of the given outcomes."""
     states = line_states(outcomes, shapes)
     margins = wide_margins(states)
-    return views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins)), states
+    return views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins)), wide_lines(states)
 
 
 def prices_as_of(session: Session, batch: ScrapeBatch, shapes: MarketShapes) -> pd.DataFrame:
@@ -142,11 +143,6 @@ def _rows(model: Any, frame: pd.DataFrame, **values: Any) -> pd.DataFrame:
         if name not in frame.columns:
             frame[name] = None
     return frame[columns]
-
-
-def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stored rows with the in-memory key: market, and the line key (NULL never equals itself)."""
-    return frame.rename(columns={"betpawa_market_id": "market"}).assign(line_key=frame["line"].fillna(NO_LINE))
 
 
 def compare_batch(
@@ -178,7 +174,7 @@ def compare_batch(
     with queries.staged_changes(session, batch, incremental=only_changes):
         clock.lap("staged")
         outcomes = prepare(queries.lines_as_of(paths, session, recomputed_only=only_changes))
-        prices, states = _prices(outcomes, shapes)
+        prices, lines = _prices(outcomes, shapes)
         clock.lap("prices")
         # Movers against the previous compared batch: on the recomputed lines, its stored rows of
         # them (no other line moved); else all its stored rows, or its comparison from the history.
@@ -197,10 +193,10 @@ def compare_batch(
         queries.write_lines(
             session,
             _rows(PriceComparison, prices),
-            _rows(ComparisonLine, states.rename(columns={"market": "betpawa_market_id"})),
+            _rows(ComparisonLine, lines.rename(columns={"market": "betpawa_market_id"})),
             incremental=only_changes,
         )
-        recomputed = len(states.drop_duplicates(["event_id", "market", "line_key"]))
+        recomputed = len(lines)
         mode = INCREMENTAL if only_changes else FULL
         queries.record_state(session, batch, made_with, mode, recomputed)
         clock.lap("written")
@@ -216,10 +212,8 @@ def compare_batch(
     )
     queries.write_alerts(session, batch, views.FEW_MARKETS_SHARE, views.FEW_MARKETS_MIN)
     prices_by_book = queries.price_figures(session, views.PRICE_TOLERANCE)
-    with queries.wide_margins(session):
-        queries.write_scorecard(session, batch)
-        by_line = queries.line_figures(session)
-    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in by_line.items()]
+    queries.write_scorecard(session, batch)
+    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in queries.line_figures(session).items()]
     queries.store_figures(session, batch, figures)
     written = {table: queries.table_rows(session, table) for table in COUNTED_TABLES}
     clock.lap("views")

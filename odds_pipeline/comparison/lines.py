@@ -109,6 +109,24 @@ def wide_margins(lines: pd.DataFrame) -> pd.DataFrame:
     return lines.set_index([*LINE_KEY, "book"])["margin"].unstack("book").reindex(columns=BOOKS)
 
 
+SIDES = {"live_outcomes": ("live", "Int64"), "gone": ("gone", "boolean"), "suspended": ("suspended", "boolean")}
+
+
+def wide_lines(states: pd.DataFrame) -> pd.DataFrame:
+    """The line summaries one row per line, every book's side in its own columns (`comparison_lines`):
+    a book without the line has NULLs there."""
+    keyed = states.set_index([*LINE_KEY, "book"])
+    sides = keyed[[*SIDES, "margin"]].unstack("book")
+    frame = states.drop_duplicates(LINE_KEY).set_index(LINE_KEY)[["market_name", "line"]].reindex(sides.index)
+    for book in BOOKS:
+        for field, (name, dtype) in SIDES.items():
+            column = sides[(field, book)] if (field, book) in sides.columns else pd.Series(index=sides.index)
+            frame[f"{book}_{name}"] = column.astype(dtype)
+        margin = sides[("margin", book)] if ("margin", book) in sides.columns else pd.Series(index=sides.index)
+        frame[f"{book}_margin"] = margin.astype(float)
+    return frame.reset_index().astype({"event_id": "int64", "line_key": "float64"})
+
+
 def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
     """Shin's fair probabilities of many lines at once (``group`` numbers each outcome's line).
 

@@ -274,7 +274,6 @@ def _in_recomputed(alias: str) -> str:
 
 
 PRICE_TEXTS = {name: str for name in ("betpawa_market_id", "market_name", "outcome", "best_competitor")}
-LINE_TEXTS = {"betpawa_market_id": str, "market_name": str, "book": str}
 
 
 def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
@@ -286,13 +285,6 @@ def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.Data
         "ORDER BY event_id, betpawa_market_id, line NULLS FIRST, outcome"
     )
     return read_frame(session, query, PRICE_TEXTS)
-
-
-def stored_lines(session: Session) -> pd.DataFrame:
-    """Every book's line summary as stored (`comparison_lines`), in key order."""
-    columns = ", ".join(c.name for c in ComparisonLine.__table__.columns if c.name != "id")
-    query = f"SELECT {columns} FROM comparison_lines ORDER BY event_id, betpawa_market_id, line NULLS FIRST, book"
-    return read_frame(session, query, LINE_TEXTS)
 
 
 def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
@@ -576,52 +568,33 @@ def table_rows(session: Session, table: str) -> int:
 # --- the line-level views, in SQL over comparison_lines: nothing leaves PostgreSQL -----------------
 
 _COMPETITOR_NAMES = [book.value for book in Book if book is not Book.BETPAWA]
-WIDE = "margins_wide"  # per line key, each book's margin: staged by `wide_margins`
+_KEY = "l.event_id, l.line"  # within a tournament and market, a line's key
+_LOWEST = f"least({', '.join(f'l.{b}_margin' for b in _COMPETITOR_NAMES)})"
 
 
-@contextmanager
-def wide_margins(session: Session) -> Iterator[None]:
-    """Stage each line's margin per book, wide (read by the scorecard and the figures), then drop it."""
-    margins = ", ".join(f"max(margin) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book)
-    session.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {WIDE} AS SELECT event_id, betpawa_market_id, line, "
-            f"min(market_name) AS market_name, {margins} FROM comparison_lines "
-            "GROUP BY event_id, betpawa_market_id, line"
-        )
-    )
-    try:
-        yield
-    finally:
-        session.execute(text(f"DROP TABLE IF EXISTS {WIDE}"))
-
-
-_KEY = "w.event_id, w.line"  # within a tournament and market, a line's key
-_COMPETITOR_BOOKS = (
-    "(SELECT jsonb_agg(c.book ORDER BY c.book) FROM comparison_lines c WHERE c.event_id = l.event_id "
-    "AND c.betpawa_market_id = l.betpawa_market_id AND c.line IS NOT DISTINCT FROM l.line "
-    "AND c.book <> 'betpawa' AND c.live_outcomes > 0)"
-)
+def _priced_by(books: list[str]) -> str:
+    """The JSON array of the books, in name order, that price the line ``l`` live."""
+    cases = ", ".join(f"CASE WHEN l.{b}_live > 0 THEN '{b}' END" for b in sorted(books))
+    return f"to_jsonb(array_remove(ARRAY[{cases}], NULL))"
 
 
 def write_scorecard(session: Session, batch: ScrapeBatch) -> int:
     """margin_scorecard: per tournament and market, BetPawa's margin against the lowest competitor
     margin, paired line by line (only lines where BetPawa and a competitor have a complete set)."""
     session.execute(text("TRUNCATE margin_scorecard RESTART IDENTITY"))
-    lowest = f"least({', '.join(_COMPETITOR_NAMES)})"
     result = session.execute(
         text(
             "INSERT INTO margin_scorecard (batch_id, tournament_id, tournament, country, betpawa_market_id, "
             "market_name, events, lines, betpawa_margin, competitor_margin, mean_difference, median_difference) "
-            f"SELECT :batch, t.id, t.name, t.country, w.betpawa_market_id, min(w.market_name), "
+            "SELECT :batch, t.id, t.name, t.country, l.betpawa_market_id, min(l.market_name), "
             # Summed in key order: a float sum depends on its order, and the table's order depends
             # on which lines the batches before rewrote.
-            f"count(DISTINCT w.event_id), count(*), avg(w.betpawa ORDER BY {_KEY}), avg({lowest} ORDER BY {_KEY}), "
-            f"avg(w.betpawa - {lowest} ORDER BY {_KEY}), "
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY w.betpawa - {lowest}) "
-            f"FROM {WIDE} w JOIN events e ON e.id = w.event_id JOIN tournaments t ON t.id = e.tournament_id "
-            f"WHERE w.betpawa IS NOT NULL AND {lowest} IS NOT NULL "
-            "GROUP BY t.id, t.name, t.country, w.betpawa_market_id ORDER BY t.id, w.betpawa_market_id"
+            f"count(DISTINCT l.event_id), count(*), avg(l.betpawa_margin ORDER BY {_KEY}), "
+            f"avg({_LOWEST} ORDER BY {_KEY}), avg(l.betpawa_margin - {_LOWEST} ORDER BY {_KEY}), "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY l.betpawa_margin - {_LOWEST}) "
+            "FROM comparison_lines l JOIN events e ON e.id = l.event_id JOIN tournaments t ON t.id = e.tournament_id "
+            f"WHERE l.betpawa_margin IS NOT NULL AND {_LOWEST} IS NOT NULL "
+            "GROUP BY t.id, t.name, t.country, l.betpawa_market_id ORDER BY t.id, l.betpawa_market_id"
         ),
         {"batch": batch.id},
     )
@@ -632,17 +605,15 @@ def write_missing_lines(session: Session, batch: ScrapeBatch) -> int:
     """coverage_gaps' missing_line rows: lines a competitor prices on a matched event that BetPawa
     does not offer at all (not even suspended or gone)."""
     session.execute(text("DELETE FROM coverage_gaps WHERE kind = 'missing_line'"))
+    competitor_live = " OR ".join(f"l.{b}_live > 0" for b in _COMPETITOR_NAMES)
     result = session.execute(
         text(
             "INSERT INTO coverage_gaps (batch_id, kind, books, sportradar_id, event_id, event_name, kickoff, "
             "tournament, country, betpawa_market_id, market_name, line) "
-            "SELECT :batch, 'missing_line', jsonb_agg(l.book ORDER BY l.book), e.sportradar_id, l.event_id, e.name, "
-            "e.kickoff, t.name, t.country, l.betpawa_market_id, min(l.market_name), l.line "
+            f"SELECT :batch, 'missing_line', {_priced_by(_COMPETITOR_NAMES)}, e.sportradar_id, l.event_id, e.name, "
+            "e.kickoff, t.name, t.country, l.betpawa_market_id, l.market_name, l.line "
             "FROM comparison_lines l JOIN events e ON e.id = l.event_id JOIN tournaments t ON t.id = e.tournament_id "
-            "WHERE l.book <> 'betpawa' AND l.live_outcomes > 0 AND NOT EXISTS (SELECT 1 FROM comparison_lines b "
-            "WHERE b.event_id = l.event_id AND b.betpawa_market_id = l.betpawa_market_id "
-            f"AND coalesce(b.line, {NO_LINE}) = coalesce(l.line, {NO_LINE}) AND b.book = 'betpawa') "
-            "GROUP BY l.event_id, l.betpawa_market_id, l.line, e.id, t.id "
+            f"WHERE l.betpawa_live IS NULL AND ({competitor_live}) "
             "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
         ),
         {"batch": batch.id},
@@ -655,27 +626,29 @@ def write_alerts(session: Session, batch: ScrapeBatch, few_share: float, few_min
     matched events where BetPawa offers fewer than ``few_share`` of the markets of a competitor that
     offers at least ``few_min``."""
     session.execute(text("TRUNCATE availability_alerts RESTART IDENTITY"))
+    competitor_live = " OR ".join(f"l.{b}_live > 0" for b in _COMPETITOR_NAMES)
     lines = session.execute(
         text(
             "INSERT INTO availability_alerts (batch_id, kind, event_id, betpawa_market_id, market_name, line, books) "
-            "SELECT :batch, CASE WHEN l.gone THEN 'line_gone' ELSE 'line_suspended' END, l.event_id, "
-            f"l.betpawa_market_id, l.market_name, l.line, {_COMPETITOR_BOOKS} FROM comparison_lines l "
-            f"WHERE l.book = 'betpawa' AND (l.gone OR l.suspended) AND {_COMPETITOR_BOOKS} IS NOT NULL "
+            "SELECT :batch, CASE WHEN l.betpawa_gone THEN 'line_gone' ELSE 'line_suspended' END, l.event_id, "
+            f"l.betpawa_market_id, l.market_name, l.line, {_priced_by(_COMPETITOR_NAMES)} FROM comparison_lines l "
+            f"WHERE (l.betpawa_gone OR l.betpawa_suspended) AND ({competitor_live}) "
             "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
         ),
         {"batch": batch.id},
     ).rowcount
     counts = ", ".join(
-        f"count(DISTINCT betpawa_market_id) FILTER (WHERE book = '{book.value}') AS {book.value}" for book in Book
+        f"count(DISTINCT betpawa_market_id) FILTER (WHERE {book.value}_live > 0) AS {book.value}" for book in Book
     )
     most = f"greatest({', '.join(_COMPETITOR_NAMES)})"
     # The competitor with the most markets; on a tie, the first in the books' order.
     richest = "CASE " + " ".join(f"WHEN {b} = {most} THEN '{b}'" for b in _COMPETITOR_NAMES) + " END"
+    any_live = " OR ".join(f"{book.value}_live > 0" for book in Book)
     few = session.execute(
         text(
             "INSERT INTO availability_alerts (batch_id, kind, event_id, books, betpawa_markets, competitor_markets) "
             f"SELECT :batch, 'few_markets', event_id, jsonb_build_array({richest}), betpawa, {most} "
-            f"FROM (SELECT event_id, {counts} FROM comparison_lines WHERE live_outcomes > 0 GROUP BY event_id) m "
+            f"FROM (SELECT event_id, {counts} FROM comparison_lines WHERE {any_live} GROUP BY event_id) m "
             f"WHERE {most} >= :few_min AND betpawa < :few_share * {most} ORDER BY event_id"
         ),
         {"batch": batch.id, "few_min": few_min, "few_share": few_share},
@@ -687,31 +660,34 @@ def line_figures(session: Session) -> dict[str, dict[str, Any]]:
     """Per book, from the line summaries: matched events and live outcomes it prices, and its median
     margin over the lines every book prices with a complete set (so the books are measured on one set)."""
     books = [book.value for book in Book]
-    common = session.execute(
+    row = session.execute(
         text(
-            "SELECT count(*), "
-            + ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {b})" for b in books)
-            + f" FROM {WIDE} w WHERE "
-            + " AND ".join(f"{b} IS NOT NULL" for b in books)
+            "SELECT "
+            + ", ".join(
+                f"count(DISTINCT event_id) FILTER (WHERE {b}_live > 0), coalesce(sum({b}_live), 0)" for b in books
+            )
+            + ", count(*) FILTER (WHERE "
+            + " AND ".join(f"{b}_margin IS NOT NULL" for b in books)
+            + "), "
+            + ", ".join(
+                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {b}_margin) FILTER (WHERE "
+                + " AND ".join(f"{other}_margin IS NOT NULL" for other in books)
+                + ")"
+                for b in books
+            )
+            + " FROM comparison_lines"
         )
     ).one()
-    live = dict.fromkeys(books, (0, 0)) | {
-        book: (int(events), int(outcomes))
-        for book, events, outcomes in session.execute(
-            text(
-                "SELECT book, count(DISTINCT event_id), sum(live_outcomes) FROM comparison_lines "
-                "WHERE live_outcomes > 0 GROUP BY book"
-            )
-        )
-    }
+    common = int(row[2 * len(books)])
+    medians = row[2 * len(books) + 1 :]
     return {
         book: {
-            "events": live[book][0],
-            "outcomes": live[book][1],
-            "median_margin": None if common[0] == 0 else float(median),
-            "margin_lines": int(common[0]),
+            "events": int(row[2 * i]),
+            "outcomes": int(row[2 * i + 1]),
+            "median_margin": None if common == 0 else float(medians[i]),
+            "margin_lines": common,
         }
-        for book, median in zip(books, common[1:], strict=True)
+        for i, book in enumerate(books)
     }
 
 

@@ -547,24 +547,40 @@ class PriceComparison(Base):
 
 
 class ComparisonLine(Base):
-    """One book's line on a matched event as of the compared batch: what the line-level views read."""
+    """One line on a matched event as of the compared batch, every book's side of it: what the
+    line-level views read, one row per line so none of them groups."""
 
     __tablename__ = "comparison_lines"
-    __table_args__ = (
-        UniqueConstraint("event_id", "betpawa_market_id", "line", "book", postgresql_nulls_not_distinct=True),
-    )
+    __table_args__ = (UniqueConstraint("event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
     betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
     market_name: Mapped[str] = mapped_column(String(255))
     line: Mapped[float | None] = mapped_column(Float, doc="the total or home handicap; NULL for markets without one")
-    book: Mapped[Book] = mapped_column(string_enum(Book))
-    gone: Mapped[bool] = mapped_column(doc="the book no longer offers the line")
-    suspended: Mapped[bool] = mapped_column(doc="some outcome of the line is not active")
-    live_outcomes: Mapped[int] = mapped_column(doc="outcomes with a live price: line offered, active, odds above 1")
-    margin: Mapped[float | None] = mapped_column(
-        Float, doc="the book's margin, only over a complete, exclusive, unsuspended set"
+    betpawa_live: Mapped[int | None] = mapped_column(
+        doc="BetPawa's live outcomes on the line; NULL: BetPawa has no such line"
+    )
+    betpawa_gone: Mapped[bool | None] = mapped_column(doc="BetPawa no longer offers the line")
+    betpawa_suspended: Mapped[bool | None] = mapped_column(doc="some outcome of BetPawa's line is not active")
+    betpawa_margin: Mapped[float | None] = mapped_column(
+        Float, doc="BetPawa's margin, over a complete, exclusive, unsuspended set only"
+    )
+    sportybet_live: Mapped[int | None] = mapped_column(
+        doc="SportyBet's live outcomes on the line; NULL: SportyBet has no such line"
+    )
+    sportybet_gone: Mapped[bool | None] = mapped_column(doc="SportyBet no longer offers the line")
+    sportybet_suspended: Mapped[bool | None] = mapped_column(doc="some outcome of SportyBet's line is not active")
+    sportybet_margin: Mapped[float | None] = mapped_column(
+        Float, doc="SportyBet's margin, over a complete, exclusive, unsuspended set only"
+    )
+    bet9ja_live: Mapped[int | None] = mapped_column(
+        doc="Bet9ja's live outcomes on the line; NULL: Bet9ja has no such line"
+    )
+    bet9ja_gone: Mapped[bool | None] = mapped_column(doc="Bet9ja no longer offers the line")
+    bet9ja_suspended: Mapped[bool | None] = mapped_column(doc="some outcome of Bet9ja's line is not active")
+    bet9ja_margin: Mapped[float | None] = mapped_column(
+        Float, doc="Bet9ja's margin, over a complete, exclusive, unsuspended set only"
     )
 
 
