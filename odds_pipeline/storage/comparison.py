@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -35,17 +37,32 @@ from odds_pipeline.storage.writers import copy, copy_frame
 NO_LINE = -1.0e9  # the line key of markets without a line: NULL never equals itself in a join
 # One row per outcome of every line as of the batch; a gone line has one row and no outcome.
 LINE_COLUMNS = ["event_id", "book", "market", "market_name", "line", "gone", "outcome", "odds", "active"]
-LINE_DTYPES = {
-    "event_id": "int64",
-    "book": str,
-    "market": str,  # read as text: market ids and outcome names may look like numbers
-    "market_name": str,
-    "line": "float64",
-    "gone": "bool",
-    "outcome": str,
-    "odds": "float64",
-    "active": "boolean",
+# Read with these types: market ids and outcome names may look like numbers, and are text.
+LINE_TYPES = {
+    "event_id": pa.int64(),
+    "book": pa.string(),
+    "market": pa.string(),
+    "market_name": pa.string(),
+    "line": pa.float64(),
+    "gone": pa.bool_(),
+    "outcome": pa.string(),
+    "odds": pa.float64(),
+    "active": pa.bool_(),
 }
+PRICE_TYPES = {
+    "event_id": pa.int64(),
+    "betpawa_market_id": pa.string(),
+    "market_name": pa.string(),
+    "line": pa.float64(),
+    "outcome": pa.string(),
+    "best_competitor": pa.string(),
+} | {
+    name: pa.float64()
+    for name in (
+        "betpawa_odds", "sportybet_odds", "bet9ja_odds", "best_competitor_odds", "gap", "betpawa_margin",
+        "sportybet_margin", "bet9ja_margin", "fair_probability",
+    )
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,15 +81,35 @@ COMPETITORS = _Side(
 )
 
 
-def read_frame(session: Session, query: str, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Run a query and load its rows with COPY: several times faster than fetching tuples."""
-    buffer = io.StringIO()
+def _copy_out(session: Session, query: str) -> io.BytesIO:
+    buffer = io.BytesIO()
     copy(session, f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
     buffer.seek(0)
+    return buffer
+
+
+def read_frame(session: Session, query: str, dtype: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run a query and load its rows with COPY: several times faster than fetching tuples."""
+    buffer = io.TextIOWrapper(_copy_out(session, query), encoding="utf-8")
     # Only an empty field is NULL: a team or outcome may well be called "None" or "NA".
     return pd.read_csv(
         buffer, dtype=dtype, true_values=["t"], false_values=["f"], keep_default_na=False, na_values=[""]
     )
+
+
+def read_typed(session: Session, query: str, types: dict[str, pa.DataType]) -> pd.DataFrame:
+    """`read_frame` for the big reads, every column typed: Arrow's CSV reader, about 3x pandas' on a
+    million outcomes. An unquoted empty field is NULL, a quoted one the empty string."""
+    options = pacsv.ConvertOptions(
+        column_types=types,
+        true_values=["t"],
+        false_values=["f"],
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    table = pacsv.read_csv(_copy_out(session, query), convert_options=options)
+    return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
 
 
 def _stored_after(session: Session, side: _Side, batch_id: int) -> bool:
@@ -196,7 +233,7 @@ def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
 
 def lines_as_of(paths: AsOf, session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
     """Every book's lines on the batch's matched events as of the batch (or the staged ones only)."""
-    return read_frame(session, lines_query(paths, recomputed_only=recomputed_only), LINE_DTYPES)[LINE_COLUMNS]
+    return read_typed(session, lines_query(paths, recomputed_only=recomputed_only), LINE_TYPES)[LINE_COLUMNS]
 
 
 @contextmanager
@@ -284,7 +321,7 @@ def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.Data
         f"SELECT {columns} FROM price_comparison p {where} "
         "ORDER BY event_id, betpawa_market_id, line NULLS FIRST, outcome"
     )
-    return read_frame(session, query, PRICE_TEXTS)
+    return read_typed(session, query, PRICE_TYPES)
 
 
 def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
