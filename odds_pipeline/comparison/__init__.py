@@ -157,7 +157,7 @@ def compare_batch(
 
     ``incremental=False`` recomputes every line even where the tables allow fewer."""
     clock = _Clock()
-    queries.roomy(session)
+    queries.begin_comparison(session)  # before reading the state the tables are in
     paths = queries.as_of(session, batch, from_history=from_history)
     previous = queries.previous_compared_batch(session, batch)
     state = queries.comparison_state(session)

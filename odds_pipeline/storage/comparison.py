@@ -178,9 +178,14 @@ def _side_name(side: _Side) -> str:
     return "betpawa" if side is BETPAWA else "competitors"
 
 
-def roomy(session: Session) -> None:
-    """Sort and hash the comparison's few hundred thousand rows in memory, for this transaction only
-    (the default 4 MB spills them to disk)."""
+COMPARISON_LOCK = 0x0DD5C0  # pg_advisory_xact_lock key: one comparison at a time
+
+
+def begin_comparison(session: Session) -> None:
+    """Take the comparison tables for this transaction: two batches compared at once (a backfill
+    beside the schedule) would otherwise each rewrite part of the other's rows. Sort and hash the
+    few hundred thousand rows in memory meanwhile (the default 4 MB spills them to disk)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPARISON_LOCK})
     session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
@@ -333,6 +338,10 @@ def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, 
             session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
     copy_frame(session, PriceComparison.__table__, prices)
     copy_frame(session, ComparisonLine.__table__, lines)
+    if not incremental:
+        # Rewritten whole: the views and checks that follow plan on these statistics now, not on
+        # those of the table before (empty, on a first batch) until autovacuum comes round.
+        session.execute(text("ANALYZE price_comparison, comparison_lines"))
 
 
 def comparison_state(session: Session) -> ComparisonState | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from odds_pipeline import comparison
@@ -379,3 +380,18 @@ def test_a_price_all_three_books_move_is_one_mover_named_by_all_three(world: Wor
     result = world.compare(second)  # stored: the names of all three fit the table
     assert result.movers["moved_by"].tolist() == ["betpawa,sportybet,bet9ja"]
     assert not result.movers["left_behind"].any()  # BetPawa moved too
+
+
+def test_one_comparison_at_a_time(world: World, engine: Engine):
+    """A backfill compared beside the schedule waits for the other comparison's transaction: each
+    rewrites part of the same tables."""
+    batch = world.observe(0, first_batch())
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": queries.COMPARISON_LOCK})
+        with world.session.begin_nested() as savepoint:
+            world.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                world.compare(batch)
+            savepoint.rollback()
+        other.rollback()
+    assert world.compare(batch).mode == comparison.FULL
