@@ -132,7 +132,7 @@ def _prices(outcomes: pd.DataFrame, shapes: MarketShapes) -> tuple[pd.DataFrame,
 def prices_as_of(session: Session, batch: ScrapeBatch, shapes: MarketShapes) -> pd.DataFrame:
     """The price comparison of a batch as of its capture, computed in memory: nothing is written."""
     paths = queries.as_of(session, batch)
-    return _prices(prepare(queries.lines_as_of(paths, session)), shapes)[0]
+    return _prices(prepare(queries.lines_as_of(session, paths)), shapes)[0]
 
 
 def _rows(model: Any, frame: pd.DataFrame, **values: Any) -> pd.DataFrame:
@@ -173,7 +173,7 @@ def compare_batch(
     )
     with queries.staged_changes(session, batch, incremental=only_changes):
         clock.lap("staged")
-        outcomes = prepare(queries.lines_as_of(paths, session, recomputed_only=only_changes))
+        outcomes = prepare(queries.lines_as_of(session, paths, recomputed_only=only_changes))
         prices, lines = _prices(outcomes, shapes)
         clock.lap("prices")
         # Movers against the previous compared batch: on the recomputed lines, its stored rows of
@@ -213,7 +213,8 @@ def compare_batch(
     queries.write_alerts(session, batch, views.FEW_MARKETS_SHARE, views.FEW_MARKETS_MIN)
     prices_by_book = queries.price_figures(session, views.PRICE_TOLERANCE)
     queries.write_scorecard(session, batch)
-    figures = [{"book": book, **lines, **prices_by_book[book]} for book, lines in queries.line_figures(session).items()]
+    by_line = queries.line_figures(session)
+    figures = [{"book": book, **by_line[book], **prices_by_book[book]} for book in by_line]
     queries.store_figures(session, batch, figures)
     written = {table: queries.table_rows(session, table) for table in COUNTED_TABLES}
     clock.lap("views")

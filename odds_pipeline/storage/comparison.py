@@ -4,7 +4,7 @@ batch the comparison tables are as of, the line-level views, and the checks.
 "As of a batch" is the latest stored state of each (event, market, line) at or before the batch's
 own observation of that event, on the events the batch observed. A batch nothing was stored after
 reads the current-state tables; an older one reads the change-only history, and both give the same
-rows (`odds_pipeline_tests/comparison`). Frames travel by COPY as CSV, which pandas parses in C.
+rows (`odds_pipeline_tests/comparison`). Frames travel by COPY as CSV, parsed in C by pandas or Arrow.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
     )
 
 
-def lines_as_of(paths: AsOf, session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
+def lines_as_of(session: Session, paths: AsOf, *, recomputed_only: bool = False) -> pd.DataFrame:
     """Every book's lines on the batch's matched events as of the batch (or the staged ones only)."""
     return read_typed(session, lines_query(paths, recomputed_only=recomputed_only), LINE_TYPES)[LINE_COLUMNS]
 
