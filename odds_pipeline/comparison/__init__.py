@@ -59,25 +59,13 @@ __all__ = [
 # instead of keeping rows made by the code before.
 COMPARISON_VERSION = 2
 
-# The tables that hold the latest compared batch only, whatever the number of batches.
-LATEST_ONLY_TABLES = tuple(
-    model.__tablename__
-    for model in (
-        PriceComparison,
-        ComparisonLine,
-        ComparisonObservation,
-        ComparisonState,
-        MarginScorecard,
-        CoverageGap,
-        PriceMover,
-        AvailabilityAlert,
-    )
-)
 # The tables a batch leaves for users to read, counted in its result.
 COUNTED_TABLES = tuple(
     model.__tablename__
     for model in (PriceComparison, ComparisonLine, MarginScorecard, CoverageGap, PriceMover, AvailabilityAlert)
 )
+# The tables that hold the latest compared batch only, whatever the number of batches.
+LATEST_ONLY_TABLES = (*COUNTED_TABLES, ComparisonObservation.__tablename__, ComparisonState.__tablename__)
 FULL, INCREMENTAL = "full", "incremental"
 
 
@@ -124,9 +112,9 @@ def fingerprint(shapes: MarketShapes) -> str:
 
 def _prices(outcomes: pd.DataFrame, shapes: MarketShapes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(price comparison, line summaries one row per line) of the given outcomes."""
-    states = line_states(outcomes, shapes)
-    margins = wide_margins(states)
-    return views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins)), wide_lines(states)
+    lines = wide_lines(line_states(outcomes, shapes))
+    margins = wide_margins(lines)
+    return views.price_comparison(outcomes, margins, competitor_fair(outcomes, margins)), lines
 
 
 def prices_as_of(session: Session, batch: ScrapeBatch, shapes: MarketShapes) -> pd.DataFrame:

@@ -104,27 +104,30 @@ def line_states(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
     return frame
 
 
-def wide_margins(lines: pd.DataFrame) -> pd.DataFrame:
-    """Each line's margin per book, wide by book, indexed by line key."""
-    return lines.set_index([*LINE_KEY, "book"])["margin"].unstack("book").reindex(columns=BOOKS)
-
-
-SIDES = {"live_outcomes": ("live", "Int64"), "gone": ("gone", "boolean"), "suspended": ("suspended", "boolean")}
+# Per book side of a line in `comparison_lines`: the summary's column → (the table's suffix, dtype).
+SIDES = {
+    "live_outcomes": ("live", "Int64"),
+    "gone": ("gone", "boolean"),
+    "suspended": ("suspended", "boolean"),
+    "margin": ("margin", "float64"),
+}
 
 
 def wide_lines(states: pd.DataFrame) -> pd.DataFrame:
     """The line summaries one row per line, every book's side in its own columns (`comparison_lines`):
     a book without the line has NULLs there."""
-    keyed = states.set_index([*LINE_KEY, "book"])
-    sides = keyed[[*SIDES, "margin"]].unstack("book")
+    sides = states.set_index([*LINE_KEY, "book"])[list(SIDES)].unstack("book")
     frame = states.drop_duplicates(LINE_KEY).set_index(LINE_KEY)[["market_name", "line"]].reindex(sides.index)
     for book in BOOKS:
         for field, (name, dtype) in SIDES.items():
             column = sides[(field, book)] if (field, book) in sides.columns else pd.Series(index=sides.index)
             frame[f"{book}_{name}"] = column.astype(dtype)
-        margin = sides[("margin", book)] if ("margin", book) in sides.columns else pd.Series(index=sides.index)
-        frame[f"{book}_margin"] = margin.astype(float)
     return frame.reset_index().astype({"event_id": "int64", "line_key": "float64"})
+
+
+def wide_margins(lines: pd.DataFrame) -> pd.DataFrame:
+    """Each line's margin per book, wide by book, indexed by line key, from `wide_lines`."""
+    return lines.set_index(LINE_KEY)[[f"{book}_margin" for book in BOOKS]].set_axis(BOOKS, axis=1)
 
 
 def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:

@@ -209,10 +209,11 @@ RECOMPUTE_EVENTS = "recompute_events"
 RECOMPUTE_LINES = "recompute_lines"
 
 
-def _recomputed(relation: str, event: str) -> str:
+def _in_recomputed(alias: str, event: str = "event_id") -> str:
+    """Whether row ``alias`` (its BetPawa event in column ``event``) is on a staged line."""
     return (
-        f"SELECT * FROM ({relation}) r WHERE r.{event} IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) "
-        f"OR (r.{event}, r.betpawa_market_id, coalesce(r.line, {NO_LINE})) IN "
+        f"{alias}.{event} IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) OR ({alias}.{event}, "
+        f"{alias}.betpawa_market_id, coalesce({alias}.line, {NO_LINE})) IN "
         f"(SELECT event_id, market, line_key FROM {RECOMPUTE_LINES})"
     )
 
@@ -227,7 +228,8 @@ def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
         "JOIN matched m ON m.competitor_event_id = c.competitor_event_id"
     )
     if recomputed_only:
-        betpawa, competitors = _recomputed(betpawa, "event_id"), _recomputed(competitors, "betpawa_event_id")
+        betpawa = f"SELECT * FROM ({betpawa}) r WHERE {_in_recomputed('r')}"
+        competitors = f"SELECT * FROM ({competitors}) r WHERE {_in_recomputed('r', 'betpawa_event_id')}"
     return (
         f"WITH matched AS ({matched}) "
         + _outcomes(betpawa, "l.event_id", "'betpawa'")
@@ -307,17 +309,6 @@ def staged_changes(session: Session, batch: ScrapeBatch, *, incremental: bool) -
             session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
-def _in_recomputed(alias: str) -> str:
-    return (
-        f"{alias}.event_id IN (SELECT event_id FROM {RECOMPUTE_EVENTS}) OR ({alias}.event_id, "
-        f"{alias}.betpawa_market_id, coalesce({alias}.line, {NO_LINE})) IN "
-        f"(SELECT event_id, market, line_key FROM {RECOMPUTE_LINES})"
-    )
-
-
-PRICE_TEXTS = {name: str for name in ("betpawa_market_id", "market_name", "outcome", "best_competitor")}
-
-
 def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.DataFrame:
     """The price comparison as stored (the staged lines only, with ``recomputed_only``), in key order."""
     where = f"WHERE {_in_recomputed('p')}" if recomputed_only else ""
@@ -345,7 +336,8 @@ def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, 
 
 
 def comparison_state(session: Session) -> ComparisonState | None:
-    return session.get(ComparisonState, 1)
+    # Read afresh: `record_state` writes the row in SQL, past the session's identity map.
+    return session.get(ComparisonState, 1, populate_existing=True)
 
 
 def record_state(session: Session, batch: ScrapeBatch, fingerprint: str, mode: str, recomputed: int) -> None:
@@ -369,8 +361,6 @@ def record_state(session: Session, batch: ScrapeBatch, fingerprint: str, mode: s
     session.execute(
         statement.on_conflict_do_update(index_elements=["id"], set_={k: statement.excluded[k] for k in values})
     )
-    session.flush()
-    session.expire_all()
 
 
 def matched_events(session: Session, batch: ScrapeBatch) -> pd.DataFrame:
@@ -604,7 +594,7 @@ def furthest_behind(session: Session, markets: Sequence[str] | None, limit: int)
         f"LIMIT {int(limit)}"
     )
     total = session.scalar(text(f"SELECT count(*) FROM price_comparison p WHERE p.gap IS NOT NULL {only}"))
-    return read_frame(session, query, {**PRICE_TEXTS, "event_name": str}), int(total)
+    return read_typed(session, query, {"event_name": pa.string(), **PRICE_TYPES}), int(total)
 
 
 def table_rows(session: Session, table: str) -> int:
@@ -618,10 +608,13 @@ _KEY = "l.event_id, l.line"  # within a tournament and market, a line's key
 _LOWEST = f"least({', '.join(f'l.{b}_margin' for b in _COMPETITOR_NAMES)})"
 
 
-def _priced_by(books: list[str]) -> str:
-    """The JSON array of the books, in name order, that price the line ``l`` live."""
-    cases = ", ".join(f"CASE WHEN l.{b}_live > 0 THEN '{b}' END" for b in sorted(books))
-    return f"to_jsonb(array_remove(ARRAY[{cases}], NULL))"
+# The JSON array of the competitors, in name order, that price line ``l`` live; and whether any does.
+_COMPETITORS_PRICING = (
+    "to_jsonb(array_remove(ARRAY["
+    + ", ".join(f"CASE WHEN l.{b}_live > 0 THEN '{b}' END" for b in sorted(_COMPETITOR_NAMES))
+    + "], NULL))"
+)
+_COMPETITOR_LIVE = "(" + " OR ".join(f"l.{b}_live > 0" for b in _COMPETITOR_NAMES) + ")"
 
 
 def write_scorecard(session: Session, batch: ScrapeBatch) -> int:
@@ -651,15 +644,14 @@ def write_missing_lines(session: Session, batch: ScrapeBatch) -> int:
     """coverage_gaps' missing_line rows: lines a competitor prices on a matched event that BetPawa
     does not offer at all (not even suspended or gone)."""
     session.execute(text("DELETE FROM coverage_gaps WHERE kind = 'missing_line'"))
-    competitor_live = " OR ".join(f"l.{b}_live > 0" for b in _COMPETITOR_NAMES)
     result = session.execute(
         text(
             "INSERT INTO coverage_gaps (batch_id, kind, books, sportradar_id, event_id, event_name, kickoff, "
             "tournament, country, betpawa_market_id, market_name, line) "
-            f"SELECT :batch, 'missing_line', {_priced_by(_COMPETITOR_NAMES)}, e.sportradar_id, l.event_id, e.name, "
+            f"SELECT :batch, 'missing_line', {_COMPETITORS_PRICING}, e.sportradar_id, l.event_id, e.name, "
             "e.kickoff, t.name, t.country, l.betpawa_market_id, l.market_name, l.line "
             "FROM comparison_lines l JOIN events e ON e.id = l.event_id JOIN tournaments t ON t.id = e.tournament_id "
-            f"WHERE l.betpawa_live IS NULL AND ({competitor_live}) "
+            f"WHERE l.betpawa_live IS NULL AND {_COMPETITOR_LIVE} "
             "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
         ),
         {"batch": batch.id},
@@ -672,13 +664,12 @@ def write_alerts(session: Session, batch: ScrapeBatch, few_share: float, few_min
     matched events where BetPawa offers fewer than ``few_share`` of the markets of a competitor that
     offers at least ``few_min``."""
     session.execute(text("TRUNCATE availability_alerts RESTART IDENTITY"))
-    competitor_live = " OR ".join(f"l.{b}_live > 0" for b in _COMPETITOR_NAMES)
     lines = session.execute(
         text(
             "INSERT INTO availability_alerts (batch_id, kind, event_id, betpawa_market_id, market_name, line, books) "
             "SELECT :batch, CASE WHEN l.betpawa_gone THEN 'line_gone' ELSE 'line_suspended' END, l.event_id, "
-            f"l.betpawa_market_id, l.market_name, l.line, {_priced_by(_COMPETITOR_NAMES)} FROM comparison_lines l "
-            f"WHERE (l.betpawa_gone OR l.betpawa_suspended) AND ({competitor_live}) "
+            f"l.betpawa_market_id, l.market_name, l.line, {_COMPETITORS_PRICING} FROM comparison_lines l "
+            f"WHERE (l.betpawa_gone OR l.betpawa_suspended) AND {_COMPETITOR_LIVE} "
             "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
         ),
         {"batch": batch.id},
