@@ -381,8 +381,9 @@ def competitor_events(session: Session, batch: ScrapeBatch) -> pd.DataFrame:
         "ce.external_id, ce.name AS event_name, ce.kickoff, ct.id AS tournament_id, ct.name AS tournament, "
         "coalesce(ct.country_raw, '') AS country, ct.sportradar_id AS tournament_sportradar_id, "
         # BetPawa has the tournament when any of its events was ever matched, or it shares the SportRadar id.
-        "(EXISTS (SELECT 1 FROM competitor_events x WHERE x.tournament_id = ct.id AND x.betpawa_event_id IS NOT NULL) "
-        "OR EXISTS (SELECT 1 FROM tournaments t WHERE t.sportradar_id = ct.sportradar_id)) AS betpawa_has_tournament "
+        # (IN, not EXISTS per row: a semi-join, planned once; coalesce, as IN yields NULL on a NULL id.)
+        "coalesce(ct.id IN (SELECT tournament_id FROM competitor_events WHERE betpawa_event_id IS NOT NULL) "
+        "OR ct.sportradar_id IN (SELECT sportradar_id FROM tournaments), false) AS betpawa_has_tournament "
         "FROM competitor_odds_snapshots cs JOIN competitor_events ce ON ce.id = cs.competitor_event_id "
         f"JOIN competitor_tournaments ct ON ct.id = ce.tournament_id WHERE cs.batch_id = {int(batch.id)}"
     )
