@@ -184,9 +184,13 @@ COMPARISON_LOCK = 0x0DD5C0  # pg_advisory_xact_lock key: one comparison at a tim
 def begin_comparison(session: Session) -> None:
     """Take the comparison tables for this transaction: two batches compared at once (a backfill
     beside the schedule) would otherwise each rewrite part of the other's rows. Sort and hash the
-    few hundred thousand rows in memory meanwhile (the default 4 MB spills them to disk)."""
+    few hundred thousand rows in memory meanwhile (the default 4 MB spills them to disk), and let
+    the planner split a scan of one batch's few snapshots across workers: the JSON of every line
+    hangs off them (the checks' audit of every price, 2.1 s to 1.75 s at full scale)."""
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPARISON_LOCK})
     session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("SET LOCAL min_parallel_table_scan_size = 0"))
+    session.execute(text("SET LOCAL min_parallel_index_scan_size = 0"))
 
 
 def as_of(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> AsOf:
