@@ -8,6 +8,7 @@ the lines that changed since the previous one (`odds_pipeline.comparison`).
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -206,9 +207,6 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
             result = comparison.compare_batch(session, batch, shapes)
-            started = time.perf_counter()
-            checked = comparison_checks(session, batch, result)
-            result.timings["checks"] = round(time.perf_counter() - started, 3)
             behind = {
                 "all": queries.furthest_behind(session, None, PREVIEW_ROWS),
                 "main": queries.furthest_behind(session, MARGIN_MARKETS, PREVIEW_ROWS),
@@ -216,12 +214,19 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
             )
+            # The chart and previews are drawn in Python while PostgreSQL audits the rows.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                drawn = pool.submit(lambda: list(_results(result, behind, figures, result.matched)))
+                started = time.perf_counter()
+                checked = comparison_checks(session, batch, result)
+                result.timings["checks"] = round(time.perf_counter() - started, 3)
+                materialized = drawn.result()
         context.log.info(
             f"compared batch {key} ({result.mode}, {result.recomputed_lines} lines recomputed): "
             + ", ".join(f"{table} {rows} rows" for table, rows in result.written.items())
             + f"; {', '.join(f'{phase} {s:.1f} s' for phase, s in result.timings.items())}"
         )
-        yield from _results(result, behind, figures, result.matched)
+        yield from materialized
         yield from checked
 
     return compare_batch
