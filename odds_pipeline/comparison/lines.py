@@ -42,6 +42,13 @@ class MarketShapes:
         return cls(outcomes, outcomes.groupby("market").size(), exclusive)
 
 
+def text_values(column: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """A text column's values for a new frame: its Arrow strings as they are (converting a million
+    of them to Python objects and back cost a second a batch), but as objects when there are none,
+    since pandas cannot merge on an empty Arrow string array ("empty ChunkedArray")."""
+    return column.array if len(column) else column.astype(object).to_numpy()
+
+
 def prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Add the line key and whether each price is live."""
     frame = outcomes.copy()
@@ -67,11 +74,11 @@ def line_states(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
     )["wanted"]
     parts = pd.DataFrame(
         {
-            "book": outcomes["book"].astype(str).to_numpy(),
+            "book": text_values(outcomes["book"]),
             "event_id": outcomes["event_id"].to_numpy(),
-            "market": outcomes["market"].astype(str).to_numpy(),
+            "market": text_values(outcomes["market"]),
             "line_key": outcomes["line_key"].to_numpy(),
-            "market_name": outcomes["market_name"].astype(str).to_numpy(),
+            "market_name": text_values(outcomes["market_name"]),
             "gone": gone,
             "suspended": priced & ~active,
             "offered": priced & ~gone,
@@ -155,13 +162,12 @@ def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
 def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
     """Per outcome: the mean over the competitors with a complete set of Shin's fair probability."""
     competitors = outcomes[(outcomes["book"] != "betpawa") & outcomes["live"]]
-    books = competitors["book"].astype(str).to_numpy()
     keys = pd.MultiIndex.from_arrays(
-        [competitors["event_id"], competitors["market"].astype(str), competitors["line_key"]], names=LINE_KEY
+        [competitors["event_id"], competitors["market"], competitors["line_key"]], names=LINE_KEY
     )
     margin = np.full(len(competitors), np.nan)
     for book in ("sportybet", "bet9ja"):
-        mine = books == book
+        mine = (competitors["book"] == book).to_numpy()
         margin[mine] = margins[book].reindex(keys[mine]).to_numpy()
     priced = competitors[~np.isnan(margin)]
     if priced.empty:
@@ -172,9 +178,9 @@ def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
     frame = pd.DataFrame(
         {
             "event_id": priced["event_id"].to_numpy(),
-            "market": priced["market"].astype(str).to_numpy(),
+            "market": text_values(priced["market"]),
             "line_key": priced["line_key"].to_numpy(),
-            "outcome": priced["outcome"].astype(str).to_numpy(),
+            "outcome": text_values(priced["outcome"]),
             "fair": fair,
         }
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from odds_pipeline.comparison.lines import LINE_KEY, NO_LINE, OUTCOME_KEY
+from odds_pipeline.comparison.lines import LINE_KEY, NO_LINE, OUTCOME_KEY, text_values
 from odds_pipeline.domain import COMPETITORS
 
 COMPETITOR_NAMES = [book.value for book in COMPETITORS]
@@ -46,10 +46,10 @@ def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Ser
     frame = pd.DataFrame(
         {
             "event_id": betpawa["event_id"].to_numpy(),
-            "market": betpawa["market"].astype(str).to_numpy(),
+            "market": text_values(betpawa["market"]),
             "line_key": betpawa["line_key"].to_numpy(),
-            "outcome": betpawa["outcome"].astype(str).to_numpy(),
-            "market_name": betpawa["market_name"].astype(str).to_numpy(),
+            "outcome": text_values(betpawa["outcome"]),
+            "market_name": text_values(betpawa["market_name"]),
             "betpawa_odds": betpawa["odds"].to_numpy(dtype=float),
         }
     )
@@ -58,10 +58,10 @@ def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Ser
         pd.DataFrame(
             {
                 "event_id": competitors["event_id"].to_numpy(),
-                "market": competitors["market"].astype(str).to_numpy(),
+                "market": text_values(competitors["market"]),
                 "line_key": competitors["line_key"].to_numpy(),
-                "outcome": competitors["outcome"].astype(str).to_numpy(),
-                "book": competitors["book"].astype(str).to_numpy(),
+                "outcome": text_values(competitors["outcome"]),
+                "book": text_values(competitors["book"]),
                 "odds": competitors["odds"].to_numpy(dtype=float),
             }
         )
