@@ -188,8 +188,8 @@ def begin_comparison(session: Session) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPARISON_LOCK})
     # Every query starts from the batch's snapshots. Statistics that predate the batch (autovacuum
     # comes every 10% of growth) expect one snapshot of it, not a thousand, and the plans expand
-    # every line's JSON in each worker: the checks took 2.0 s instead of 1.4 s at full scale. The
-    # ANALYZE costs 10 ms on a young install and about 150 ms on a week of snapshots.
+    # every line's JSON in each worker: on a full-scale copy with such statistics the checks took
+    # 2.0 s instead of 1.4 s. The ANALYZE costs 10 ms on a young install, about 150 ms on a week.
     session.execute(text("ANALYZE odds_snapshots, competitor_odds_snapshots"))
     # Sorts and hashes of a few hundred thousand rows in memory (the default 4 MB spills to disk),
     # and scans of a batch's few snapshots split across workers, with the JSON hanging off them.
