@@ -556,19 +556,16 @@ def stored_best_price_share(session: Session, tolerance: float) -> float | None:
 
 def margins_outside(session: Session, low: float, high: float) -> dict[str, int]:
     """Per book, the stored lines whose margin lies outside [low, high]."""
-    counts = {}
-    for book in Book:
-        column = f"{book.value}_margin"
-        counts[book.value] = int(
-            session.scalar(
-                text(
-                    f"SELECT count(DISTINCT (event_id, betpawa_market_id, line)) FROM price_comparison "
-                    f"WHERE {column} < :low OR {column} > :high"
-                ),
-                {"low": low, "high": high},
-            )
-        )
-    return counts
+    outside = [f"{book.value}_margin < :low OR {book.value}_margin > :high" for book in Book]
+    row = session.execute(
+        text(
+            "SELECT "
+            + ", ".join(f"count(DISTINCT (event_id, betpawa_market_id, line)) FILTER (WHERE {o})" for o in outside)
+            + " FROM price_comparison"
+        ),
+        {"low": low, "high": high},
+    ).one()
+    return {book.value: int(n) for book, n in zip(Book, row, strict=True)}
 
 
 def price_figures(session: Session, tolerance: float) -> dict[str, dict[str, Any]]:
@@ -661,8 +658,8 @@ def write_missing_lines(session: Session, batch: ScrapeBatch) -> int:
             f"SELECT :batch, 'missing_line', {_COMPETITORS_PRICING}, e.sportradar_id, l.event_id, e.name, "
             "e.kickoff, t.name, t.country, l.betpawa_market_id, l.market_name, l.line "
             "FROM comparison_lines l JOIN events e ON e.id = l.event_id JOIN tournaments t ON t.id = e.tournament_id "
-            f"WHERE l.betpawa_live IS NULL AND {_COMPETITOR_LIVE} "
-            "ORDER BY l.event_id, l.betpawa_market_id, l.line NULLS FIRST"
+            f"WHERE l.betpawa_live IS NULL AND {_COMPETITOR_LIVE}"
+            # No ORDER BY: nothing reads these rows in id order, and sorting 71,000 of them cost 0.07 s.
         ),
         {"batch": batch.id},
     )
