@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from odds_pipeline.domain import COMPETITORS, Book
 from odds_pipeline.markets.catalogue import Catalogue, OutcomeSet
 from odds_pipeline.markets.margins import SHIN_ITERATIONS
 from odds_pipeline.storage.comparison import NO_LINE
@@ -59,7 +60,8 @@ def prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-BOOKS = ["betpawa", "sportybet", "bet9ja"]
+BOOKS = [book.value for book in Book]
+COMPETITOR_BOOKS = [book.value for book in COMPETITORS]
 
 
 def line_states(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
@@ -166,7 +168,7 @@ def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
         [competitors["event_id"], competitors["market"], competitors["line_key"]], names=LINE_KEY
     )
     margin = np.full(len(competitors), np.nan)
-    for book in ("sportybet", "bet9ja"):
+    for book in COMPETITOR_BOOKS:
         mine = (competitors["book"] == book).to_numpy()
         margin[mine] = margins[book].reindex(keys[mine]).to_numpy()
     priced = competitors[~np.isnan(margin)]

@@ -13,11 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from odds_pipeline.comparison.lines import LINE_KEY, NO_LINE, OUTCOME_KEY, text_values
-from odds_pipeline.domain import COMPETITORS
+from odds_pipeline.comparison.lines import BOOKS, COMPETITOR_BOOKS, LINE_KEY, NO_LINE, OUTCOME_KEY, text_values
 
-COMPETITOR_NAMES = [book.value for book in COMPETITORS]
-BOOK_NAMES = ["betpawa", *COMPETITOR_NAMES]
 PRICE_TOLERANCE = 1e-9  # BetPawa "has the best price" when it is at least the best competitor's
 MOVE_THRESHOLD = 0.05  # a competitor's implied probability moved by 5% of itself: BetPawa should follow
 FEW_MARKETS_SHARE = 0.5  # BetPawa offers fewer than half the markets of a competitor on the event...
@@ -68,16 +65,16 @@ def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Ser
         .groupby([*OUTCOME_KEY, "book"], sort=False)["odds"]
         .max()
         .unstack("book")
-        .reindex(columns=COMPETITOR_NAMES)
+        .reindex(columns=COMPETITOR_BOOKS)
         .add_suffix("_odds")
     )
     frame = frame.merge(prices, left_on=OUTCOME_KEY, right_index=True, how="left")
-    offered = frame[[f"{book}_odds" for book in COMPETITOR_NAMES]].to_numpy(dtype=float)
+    offered = frame[[f"{book}_odds" for book in COMPETITOR_BOOKS]].to_numpy(dtype=float)
     priced = ~np.isnan(offered)
     best_at = np.argmax(np.where(priced, offered, -np.inf), axis=1)
     any_priced = priced.any(axis=1)
     frame["best_competitor_odds"] = np.where(any_priced, offered[np.arange(len(frame)), best_at], np.nan)
-    frame["best_competitor"] = np.where(any_priced, np.array(COMPETITOR_NAMES, dtype=object)[best_at], None)
+    frame["best_competitor"] = np.where(any_priced, np.array(COMPETITOR_BOOKS, dtype=object)[best_at], None)
     frame["gap"] = frame["betpawa_odds"] / frame["best_competitor_odds"] - 1.0
     frame = frame.merge(margins.add_suffix("_margin"), left_on=LINE_KEY, right_index=True, how="left")
     frame = frame.merge(fair.rename("fair_probability"), left_on=OUTCOME_KEY, right_index=True, how="left")
@@ -178,21 +175,21 @@ def price_movers(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     A move is the relative change of the implied probability 1/odds; BetPawa is left behind where a
     competitor moved by at least `MOVE_THRESHOLD` and BetPawa's price stood still."""
     keys = ["event_id", "betpawa_market_id", "line_key", "outcome"]
-    odds = [f"{book}_odds" for book in BOOK_NAMES]
+    odds = [f"{book}_odds" for book in BOOKS]
     both = now[[*keys, "market_name", "line", *odds]].merge(
         before[[*keys, *odds]], on=keys, suffixes=("_after", "_before")
     )
     moves = {}
-    for book in BOOK_NAMES:
+    for book in BOOKS:
         after, earlier = both[f"{book}_odds_after"], both[f"{book}_odds_before"]
         moves[book] = (earlier / after - 1.0).where(after.notna() & earlier.notna())
     moved = pd.DataFrame({book: move.abs() > PRICE_TOLERANCE for book, move in moves.items()})
     keep = moved.any(axis=1).to_numpy()
-    competitor = pd.DataFrame({book: moves[book] for book in COMPETITOR_NAMES})
+    competitor = pd.DataFrame({book: moves[book] for book in COMPETITOR_BOOKS})
     largest = competitor.abs().fillna(-1.0).to_numpy().argmax(axis=1)
     competitor_move = competitor.to_numpy()[np.arange(len(both)), largest]
     frame = both[[*keys, "market_name", "line"]].copy()
-    for book in BOOK_NAMES:
+    for book in BOOKS:
         frame[f"{book}_before"] = both[f"{book}_odds_before"]
         frame[f"{book}_after"] = both[f"{book}_odds_after"]
     frame["betpawa_move"] = moves["betpawa"]
@@ -200,7 +197,7 @@ def price_movers(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     frame["left_behind"] = (np.abs(competitor_move) >= MOVE_THRESHOLD) & (moves["betpawa"].abs() <= PRICE_TOLERANCE)
     frame, moved = frame[keep].reset_index(drop=True), moved[keep]
     # Each book a bit: the books that moved, named once per combination rather than once per row.
-    codes = (moved.to_numpy() * (1 << np.arange(len(BOOK_NAMES)))).sum(axis=1)
-    names = {code: ",".join(b for i, b in enumerate(BOOK_NAMES) if code & (1 << i)) for code in np.unique(codes)}
+    codes = (moved.to_numpy() * (1 << np.arange(len(BOOKS)))).sum(axis=1)
+    names = {code: ",".join(b for i, b in enumerate(BOOKS) if code & (1 << i)) for code in np.unique(codes)}
     frame["moved_by"] = pd.Series(codes).map(names).to_numpy()
     return frame

@@ -18,7 +18,7 @@ import pandas as pd
 from odds_pipeline import comparison
 from odds_pipeline.comparison import chart, views
 from odds_pipeline.defs.assets import OWNERS
-from odds_pipeline.domain import COMPETITORS, Book
+from odds_pipeline.domain import Book
 from odds_pipeline.markets.overrides import active_catalogue
 from odds_pipeline.storage import batches
 from odds_pipeline.storage import comparison as queries
@@ -316,7 +316,7 @@ def _results(
     movers = result.movers
     moved = {
         f"moved_{book}": int(movers["moved_by"].str.contains(book).sum()) if len(movers) else 0
-        for book in ("betpawa", *(b.value for b in COMPETITORS))
+        for book in (b.value for b in Book)
     }
     yield dg.MaterializeResult(
         asset_key=PRICE_MOVERS,
