@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -341,6 +342,9 @@ def dir_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
 
 
+_PHASE = re.compile(r"([a-z][a-z ]*) (\d+(?:\.\d+)?) s")
+
+
 @dataclass
 class BatchBench:
     """A fresh database, a sandbox in its own process and a test instance: batches run through Dagster."""
@@ -370,6 +374,19 @@ class BatchBench:
     def step_seconds(self, run_id: str) -> dict[str, float]:
         """Each step's time from its start to its end, as the run's event log has them."""
         return {step: round(end - start, 2) for step, (start, end) in self.timeline(run_id).items()}
+
+    def phases(self, run_id: str) -> dict[str, dict[str, float]]:
+        """Each step's phases, from the line its body logs last ("…: capture 30.1 s, palimpsest 0.4 s")."""
+        found: dict[str, dict[str, float]] = {}
+        for record in self.instance.all_logs(run_id):
+            if record.dagster_event is not None or record.step_key is None:
+                continue
+            tail = record.user_message.rpartition("; ")[2].partition(": ")
+            parts = (tail[2] or tail[0]).split(", ")
+            matches = [_PHASE.fullmatch(part) for part in parts]
+            if len(parts) > 1 and all(matches):
+                found[record.step_key] = {m[1]: float(m[2]) for m in matches if m is not None}
+        return found
 
     def timeline(self, run_id: str, since: float | None = None) -> dict[str, tuple[float, float]]:
         """Each step's start and end (epoch seconds, or seconds after ``since``), longest first."""
@@ -500,9 +517,13 @@ def timed_batch(
         # When each step started and ended, in seconds after the run was asked for: what
         # the run spent before its first step and after its last is Dagster's own.
         "timeline_s": bench.timeline(result.run_id, since=started_epoch),
+        "phases_s": bench.phases(result.run_id),
         "rendered_ahead": ahead,
     }
     return figure, after
+
+
+_PER_BATCH = ("requests", "cpu_s", "steps_s", "timeline_s", "phases_s", "rendered_ahead")
 
 
 def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int) -> dict[str, Any]:
@@ -543,10 +564,8 @@ def bench_batch(settings: Settings, *, scale: str, latency_ms: float, seed: int)
             "first": round(first["steps_s"].get("compare_batch", 0.0) / first["wall_s"], 4),
             "second": round(second["steps_s"].get("compare_batch", 0.0) / second["wall_s"], 4),
         },
-        "first": {k: first[k] for k in ("requests", "cpu_s", "steps_s", "timeline_s", "rendered_ahead")},
-        "second": {
-            k: second[k] for k in ("lower_bound_s", "requests", "cpu_s", "steps_s", "timeline_s", "rendered_ahead")
-        },
+        "first": {k: first[k] for k in ("lower_bound_s", *_PER_BATCH)},
+        "second": {k: second[k] for k in ("lower_bound_s", *_PER_BATCH)},
     }
 
 
