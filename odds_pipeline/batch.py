@@ -8,8 +8,10 @@ landing store when an old batch is re-derived. Either way it is the same parse o
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +31,25 @@ from odds_pipeline.markets.overrides import record_unmapped
 from odds_pipeline.storage import batches, queries, writers
 from odds_pipeline.storage.landing import CaptureManifest, CaptureMissingError, LandingStore
 from odds_pipeline.storage.models import CompetitorEvent, Event, ScrapeBatch, ScrapeRun
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector over a book's step.
+
+    A capture builds millions of small objects (records, line states, rows to write), and each of
+    the collector's full passes walks all of them again, though none is in a cycle. On a full-scale
+    first batch of BetPawa the passes took 1.5 s of the capture's 11 s of CPU and 3.7 s of the
+    odds' 8 s. Reference counting frees the objects as before; the few cycles made meanwhile (the
+    HTTP client's, about 77,000 objects in that batch) are collected once the collector is back."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass

@@ -163,6 +163,10 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
     )
     def book_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        with steps.collector_paused():
+            yield from book_step(context)
+
+    def book_step(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         resources = context.resources
         api, store, policy = getattr(resources, f"{book.value}_api"), resources.landing.store(), resources.policy
         key, window = context.partition_key, context.partition_time_window
