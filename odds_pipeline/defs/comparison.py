@@ -207,9 +207,10 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
             result = comparison.compare_batch(session, batch, shapes)
+            with_gap, with_gap_main = queries.outcomes_with_gap(session, MARGIN_MARKETS)
             behind = {
-                "all": queries.furthest_behind(session, None, PREVIEW_ROWS),
-                "main": queries.furthest_behind(session, MARGIN_MARKETS, PREVIEW_ROWS),
+                "all": (queries.furthest_behind(session, None, PREVIEW_ROWS), with_gap),
+                "main": (queries.furthest_behind(session, MARGIN_MARKETS, PREVIEW_ROWS), with_gap_main),
             }
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start

@@ -337,7 +337,14 @@ def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, 
             session.execute(text(f'DELETE FROM "{table.name}" t WHERE {_in_recomputed("t")}'))
         else:
             session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
+    # An index built once over all the rows costs less than one kept up row by row (the unique
+    # constraint's stays: it guards the COPY).
+    rebuilt = [] if incremental else list(PriceComparison.__table__.indexes)
+    for index in rebuilt:
+        index.drop(session.connection())
     copy_frame(session, PriceComparison.__table__, prices)
+    for index in rebuilt:
+        index.create(session.connection())
     copy_frame(session, ComparisonLine.__table__, lines)
     if not incremental:
         # Rewritten whole: the views and checks that follow plan on these statistics now, not on
@@ -592,17 +599,31 @@ def price_figures(session: Session, tolerance: float) -> dict[str, dict[str, Any
     return {"betpawa": betpawa} | {book: {"compared": int(n)} for book, n in zip(competitors, row[3:], strict=True)}
 
 
-def furthest_behind(session: Session, markets: Sequence[str] | None, limit: int) -> tuple[pd.DataFrame, int]:
-    """The stored outcomes where BetPawa is furthest behind the best competitor price, with the
-    event's name, and how many outcomes have a gap at all (on ``markets`` if given)."""
-    only = f"AND p.betpawa_market_id IN ({', '.join(repr(str(m)) for m in markets)})" if markets else ""
+def _markets_in(markets: Sequence[str]) -> str:
+    return f"p.betpawa_market_id IN ({', '.join(repr(str(m)) for m in markets)})"
+
+
+def furthest_behind(session: Session, markets: Sequence[str] | None, limit: int) -> pd.DataFrame:
+    """The stored outcomes where BetPawa is furthest behind the best competitor price (on ``markets``
+    if given), with the event's name: the first rows of ix_price_comparison_furthest_behind."""
+    only = f"AND {_markets_in(markets)}" if markets else ""
     query = (
         "SELECT e.name AS event_name, p.* FROM price_comparison p JOIN events e ON e.id = p.event_id "
         f"WHERE p.gap IS NOT NULL {only} ORDER BY p.gap, p.event_id, p.betpawa_market_id, p.line, p.outcome "
         f"LIMIT {int(limit)}"
     )
-    total = session.scalar(text(f"SELECT count(*) FROM price_comparison p WHERE p.gap IS NOT NULL {only}"))
-    return read_typed(session, query, {"event_name": pa.string(), **PRICE_TYPES}), int(total)
+    return read_typed(session, query, {"event_name": pa.string(), **PRICE_TYPES})
+
+
+def outcomes_with_gap(session: Session, markets: Sequence[str]) -> tuple[int, int]:
+    """How many stored outcomes have a gap to a competitor price: in all, and on ``markets``."""
+    row = session.execute(
+        text(
+            f"SELECT count(*), count(*) FILTER (WHERE {_markets_in(markets)}) FROM price_comparison p "
+            "WHERE p.gap IS NOT NULL"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def table_rows(session: Session, table: str) -> int:

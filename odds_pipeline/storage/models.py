@@ -517,6 +517,16 @@ class PriceComparison(Base):
     __tablename__ = "price_comparison"
     __table_args__ = (
         UniqueConstraint("event_id", "betpawa_market_id", "line", "outcome", postgresql_nulls_not_distinct=True),
+        # The preview of where BetPawa is furthest behind reads the first rows in this order.
+        Index(
+            "ix_price_comparison_furthest_behind",
+            "gap",
+            "event_id",
+            "betpawa_market_id",
+            "line",
+            "outcome",
+            postgresql_where=text("gap IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
