@@ -9,6 +9,8 @@ landing store when an old batch is re-derived. Either way it is the same parse o
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +52,16 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def lower_cpu_priority(niceness: int) -> bool:
+    """Lower this process's CPU priority by ``niceness`` if it is a step's own process (one the
+    executor started, which ends with the step): lowered in the run's own process, as the
+    in-process executor would have it, every later step would stay lowered too. Whether it did."""
+    if niceness <= 0 or multiprocessing.parent_process() is None:
+        return False
+    os.nice(niceness)
+    return True
 
 
 @dataclass

@@ -163,6 +163,9 @@ def book_assets(book: Book, partitions: dg.PartitionsDefinition, freshness: dg.F
         required_resource_keys={"database", "landing", "policy", f"{book.value}_api"},
     )
     def book_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        niceness = getattr(context.resources, f"{book.value}_api").cpu_niceness
+        if steps.lower_cpu_priority(niceness):
+            context.log.info(f"{book.display_name}: CPU priority lowered by {niceness} (cpu_niceness)")
         with steps.collector_paused():
             yield from book_step(context)
 
