@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import pandas as pd
 
@@ -12,15 +13,22 @@ from odds_pipeline.domain import Book
 COLOURS = {"betpawa": "#1f9d55", "sportybet": "#d64545", "bet9ja": "#2b6cb0"}
 
 
-def last_day_chart(figures: pd.DataFrame) -> bytes:
-    """A PNG of the figures (`storage.comparison.figures_since`): margins above, BetPawa's share below."""
-    # Imported here: matplotlib takes most of a second to import, and only this step draws.
+def pyplot() -> Any:
+    """matplotlib's pyplot, drawing PNGs. Imported on first use, not with the definitions: it takes
+    most of a second, and only the comparison step draws."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: the chart is a PNG in the asset's metadata
-    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def last_day_chart(figures: pd.DataFrame) -> bytes:
+    """A PNG of the figures (`storage.comparison.figures_since`): margins above, BetPawa's share below."""
+    import matplotlib.dates as mdates
+
+    plt = pyplot()
     fig, (margins, share) = plt.subplots(2, 1, figsize=(8, 4.8), sharex=True, dpi=100, height_ratios=[3, 2])
     for book in Book:
         mine = figures[figures["book"] == book.value].dropna(subset=["median_margin"])

@@ -202,7 +202,10 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
     )
     def compare_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         key = context.partition_key
-        with context.resources.database.session() as session:
+        # matplotlib is imported in a thread while PostgreSQL compares, and the chart and previews
+        # are drawn there while it audits the rows.
+        with ThreadPoolExecutor(max_workers=1) as pool, context.resources.database.session() as session:
+            pool.submit(chart.pyplot)
             batch = batches.batch_for(session, key)
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
@@ -215,13 +218,11 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
             figures = queries.figures_since(
                 session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
             )
-            # The chart and previews are drawn in Python while PostgreSQL audits the rows.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                drawn = pool.submit(lambda: list(_results(result, behind, figures, result.matched)))
-                started = time.perf_counter()
-                checked = comparison_checks(session, batch, result)
-                result.timings["checks"] = round(time.perf_counter() - started, 3)
-                materialized = drawn.result()
+            drawn = pool.submit(lambda: list(_results(result, behind, figures, result.matched)))
+            started = time.perf_counter()
+            checked = comparison_checks(session, batch, result)
+            result.timings["checks"] = round(time.perf_counter() - started, 3)
+            materialized = drawn.result()
         context.log.info(
             f"compared batch {key} ({result.mode}, {result.recomputed_lines} lines recomputed): "
             + ", ".join(f"{table} {rows} rows" for table, rows in result.written.items())
