@@ -64,9 +64,7 @@ class BookmakerResource(dg.ConfigurableResource):
     max_response_mb: float = Field(description="Answers larger than this are refused.")
     startdate_tz: str | None = Field(default=None, description="Bet9ja only: the zone its STARTDATE is written in.")
     cache_version: str | None = Field(default=None, description="Bet9ja only: its v_cache_version parameter.")
-    cpu_niceness: int = Field(
-        default=0, description="How much lower the CPU priority of the book's step process is (os.nice)."
-    )
+    cpu_niceness: int = Field(description="How much lower the CPU priority of the book's step process is (os.nice).")
 
     def open_client(self) -> BookClient:
         return open_client(Book(self.book), self)
