@@ -24,6 +24,9 @@ from odds_pipeline.settings import Settings
 # Partitioned asset checks are "preview" in 1.13; they are what per-batch checks need.
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
+# What the executor's forkserver imports once for every step process it forks.
+STEP_PRELOAD = ["odds_pipeline.defs.step_worker"]
+
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = batch_partitions(settings)
@@ -42,10 +45,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             stale_asset_alerts_sensor(watched),
         ],
         resources=resources_from_settings(settings),
-        # Steps in forked workers of a server that has the project imported once: a step starts in
-        # a fraction of a second instead of re-importing Dagster and the project each time.
+        # Steps in forked workers of a server that has the project, and what a step process needs
+        # of Dagster, imported once (`defs/step_worker.py`): a step starts in a fraction of a second
+        # instead of re-importing them each time.
         executor=dg.multiprocess_executor.configured(
-            {"max_concurrent": 4, "start_method": {"forkserver": {"preload_modules": ["odds_pipeline.definitions"]}}}
+            {
+                "max_concurrent": 4,
+                "start_method": {"forkserver": {"preload_modules": STEP_PRELOAD}},
+            }
         ),
     )
 

