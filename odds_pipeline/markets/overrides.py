@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,15 +177,6 @@ def active_catalogue(session: Session, base: Catalogue | None = None) -> Catalog
     return base.with_overrides(entry_from_user_mapping(row, base) for row in rows)
 
 
-@dataclass(frozen=True)
-class UnmappedSighting:
-    book: Book
-    market: str
-    name: str | None
-    reason: str
-    sample_outcomes: tuple[str, ...]
-
-
 def record_unmapped(
     session: Session, mappings: Iterable[LineMapping], batch_id: int, seen_at: datetime | None = None
 ) -> int:
@@ -196,31 +186,28 @@ def record_unmapped(
     """
     seen_at = seen_at or datetime.now(UTC)
     counts: Counter[tuple[Book, str]] = Counter()
-    latest: dict[tuple[Book, str], UnmappedSighting] = {}
+    # A full batch has some 100,000 unmapped lines and a few hundred markets: only the last line
+    # of each market is described.
+    latest: dict[tuple[Book, str], LineMapping] = {}
     for mapping in mappings:
-        if mapping.unmapped is None:
-            continue
-        record = mapping.record
-        key = (record.book, record.market_id)
-        counts[key] += 1
-        latest[key] = UnmappedSighting(
-            record.book, record.market_id, record.market_name, mapping.unmapped.reason.value,
-            tuple(o.name for o in record.outcomes[:10]),
-        )  # fmt: skip
+        if mapping.unmapped is not None:
+            key = (mapping.record.book, mapping.record.market_id)
+            counts[key] += 1
+            latest[key] = mapping
     if not counts:
         return 0
     rows = [
         {
             "source": key[0],
             "external_market_id": key[1],
-            "market_name": sighting.name,
-            "reason": sighting.reason,
-            "sample_outcomes": list(sighting.sample_outcomes),
+            "market_name": mapping.record.market_name,
+            "reason": mapping.unmapped.reason.value,
+            "sample_outcomes": [o.name for o in mapping.record.outcomes[:10]],
             "occurrence_count": counts[key],
             "first_seen_at": seen_at,
             "last_seen_at": seen_at,
         }
-        for key, sighting in sorted(latest.items())
+        for key, mapping in sorted(latest.items(), key=lambda item: item[0])
     ]
     statement = insert(UnmappedMarketLog).values(rows)
     excluded = statement.excluded
