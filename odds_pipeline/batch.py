@@ -142,6 +142,9 @@ class EventOdds:
     """One delivered event's lines, mapped onto BetPawa's catalogue."""
 
     lines: dict[writers.LineKey, writers.LineState] = field(default_factory=dict)
+    # Each line's `writers.state_hash`, taken while the capture waits on the network rather than
+    # after it, when only the writes should be left.
+    digests: dict[writers.LineKey, int] = field(default_factory=dict)
     mapped: int = 0  # the book's market lines that mapped (one may give several BetPawa lines)
 
 
@@ -209,7 +212,9 @@ class CaptureParser:
                 entry = entries.get(line.entry_id)
                 name = (record.market_name if betpawa else None) or (entry.name if entry else line.betpawa_market_id)
                 groups = record.groups if betpawa else (entry.tabs if entry else ())
-                odds.lines[(line.betpawa_market_id, line.line)] = writers.line_state(line, name, tuple(groups))
+                key = (line.betpawa_market_id, line.line)
+                state = odds.lines[key] = writers.line_state(line, name, tuple(groups))
+                odds.digests[key] = writers.state_hash(state)
 
     def parsed(self, manifest: CaptureManifest) -> ParsedCapture:
         """What the capture that ``manifest`` describes holds, once every answer was absorbed."""
@@ -371,6 +376,7 @@ def store_odds(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_
         ).all()
     )
     observed: dict[int, dict[writers.LineKey, writers.LineState]] = {}
+    digests: dict[int, dict[writers.LineKey, int]] = {}
     mapped_lines = 0
     for external_id, odds in parsed.odds.items():
         event_id = row_ids.get(external_id)
@@ -378,7 +384,10 @@ def store_odds(session: Session, batch: ScrapeBatch, parsed: ParsedCapture, run_
             continue
         mapped_lines += odds.mapped
         observed.setdefault(event_id, {}).update(odds.lines)
-    written = writers.store_snapshots(session, book, batch, run_id, ids[book], observed, parsed.captured_at)
+        digests.setdefault(event_id, {}).update(odds.digests)
+    written = writers.store_snapshots(
+        session, book, batch, run_id, ids[book], observed, parsed.captured_at, digests=digests
+    )
     record_unmapped(session, parsed.unmapped, batch.id, parsed.captured_at)
     return OddsSummary(
         book=book,

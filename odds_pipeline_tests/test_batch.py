@@ -26,6 +26,7 @@ from odds_pipeline.storage.models import (
     Event,
     OddsSnapshot,
 )
+from odds_pipeline.storage.writers import state_hash
 from odds_pipeline_tests.tables import row_counts
 
 WINDOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -102,6 +103,21 @@ def test_a_batch_is_stored_once_however_often_it_runs(batch_engine: Engine, worl
             .where(OddsSnapshot.last_confirmed_at > OddsSnapshot.captured_at)
         )
         assert confirmed >= 0
+
+
+def test_the_digests_taken_during_the_capture_are_those_of_the_states_stored(world: RunningSandbox, tmp_path: Path):
+    settings = Settings().with_books_at(world.url)
+    mapper = MarketMapper(file_catalogue())
+    for book in Book:
+        parser = steps.CaptureParser(book, parsers(book, settings.books[book]), mapper)
+        opener = lambda b=book: open_client(b, settings.books[b])  # noqa: E731
+        summary, _ = steps.capture(opener, LandingStore(tmp_path), "2026-11-22-12:00", book, parser=parser)
+        odds = parser.parsed(summary.manifest).odds
+        assert sum(len(event.lines) for event in odds.values()) > 100
+        for event in odds.values():
+            # A line mapped twice (two markets of the book onto one BetPawa line) keeps the last
+            # state, and its digest must be that state's.
+            assert event.digests == {key: state_hash(state) for key, state in event.lines.items()}
 
 
 def test_a_batch_without_a_capture_says_so(tmp_path: Path):

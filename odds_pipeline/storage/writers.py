@@ -286,8 +286,11 @@ def store_snapshots(
     bookmaker_id: int,
     observed: Mapping[int, Mapping[LineKey, LineState]],
     captured_at: datetime,
+    *,
+    digests: Mapping[int, Mapping[LineKey, int]] | None = None,
 ) -> SnapshotWrite:
-    """Write one batch's observations of a book, keyed by event row id.
+    """Write one batch's observations of a book, keyed by event row id (``digests``: the lines'
+    `state_hash` where already taken).
 
     Every observation is a snapshot row; its market rows hold only the lines that differ from the
     event's previous observation by capture time. The current-state table holds each line's latest
@@ -299,7 +302,7 @@ def store_snapshots(
     write = _BookBatch(tables, book, batch, run_id, bookmaker_id, captured_at)
     own = _own_snapshots(session, tables, book, bookmaker_id, batch)
     if not own and not _observed_later(session, tables, list(observed), captured_at):
-        return _store_newest(session, write, observed)
+        return _store_newest(session, write, observed, digests or {})
     return _store_in_place(session, write, observed, own)
 
 
@@ -336,7 +339,10 @@ GONE_HASH = 0  # the digest a gone line's current row carries: never compared
 
 
 def _store_newest(
-    session: Session, write: _BookBatch, observed: Mapping[int, Mapping[LineKey, LineState]]
+    session: Session,
+    write: _BookBatch,
+    observed: Mapping[int, Mapping[LineKey, LineState]],
+    taken: Mapping[int, Mapping[LineKey, int]],
 ) -> SnapshotWrite:
     """The usual batch: newer than every stored observation of its events, stored for the first time."""
     tables, batch, captured_at = write.tables, write.batch, write.captured_at
@@ -345,10 +351,12 @@ def _store_newest(
     unknown: list[tuple[LineRef, LineState, int]] = []  # carried over without a digest: compared in full
     gone_keys: list[LineRef] = []
     for event_id in sorted(observed):
-        now, previous = observed[event_id], before.get(event_id, {})
+        now, previous, known = observed[event_id], before.get(event_id, {}), taken.get(event_id, {})
         lines = changed[event_id] = []
         for key, state in now.items():
-            digest = state_hash(state)
+            digest = known.get(key)
+            if digest is None:
+                digest = state_hash(state)
             offered, stored = previous.get(key, (False, None))
             if offered and stored is None:
                 unknown.append(((event_id, *key), state, digest))
