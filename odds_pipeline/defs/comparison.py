@@ -202,10 +202,9 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
     )
     def compare_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         key = context.partition_key
-        # matplotlib is imported in a thread while PostgreSQL compares, and the chart and previews
-        # are drawn there while it audits the rows.
+        # The chart and previews are drawn in a thread while PostgreSQL audits the rows, matplotlib
+        # imported there too: imported at the step's start, it held the GIL while pandas compared.
         with ThreadPoolExecutor(max_workers=1) as pool, context.resources.database.session() as session:
-            pool.submit(chart.pyplot)
             batch = batches.batch_for(session, key)
             queries.record_first_listings(session, batch)
             shapes = comparison.MarketShapes.of(active_catalogue(session))
