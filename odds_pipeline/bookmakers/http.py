@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
+import heapq
+import itertools
 import logging
 import random
 import ssl
@@ -119,6 +121,45 @@ class _Retryable(Exception):
         self.answer = answer  # a 200 whose body did not decode: kept if no attempt does better
 
 
+# Which requests a slot goes to first: those that name the events (the catalogue and the lists)
+# before the events themselves, so that the whole palimpsest is known early and the last slots
+# turn are not spent waiting on a list that had queued behind a thousand events.
+DISCOVERY_FIRST = {"catalogue": 0, "events": 0}
+LATER = 1
+
+
+class _Slots:
+    """The book's clients, lent one per request: a client given back goes straight to the next
+    request in line, by priority, then in order of asking. (An asyncio.Queue lets a request that
+    has just arrived take a client before the one woken for it, which then queues again at the
+    back: lists waited behind events until the capture's last seconds.)"""
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self._free = list(clients)
+        self._waiting: list[tuple[int, int, asyncio.Future[httpx.AsyncClient]]] = []
+        self._order = itertools.count()
+
+    async def take(self, priority: int) -> httpx.AsyncClient:
+        if self._free and not self._waiting:
+            return self._free.pop()
+        handed: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), handed))
+        try:
+            return await handed
+        except asyncio.CancelledError:
+            if handed.done() and not handed.cancelled():
+                self.give(handed.result())  # handed over as the request was cancelled: pass it on
+            raise
+
+    def give(self, client: httpx.AsyncClient) -> None:
+        while self._waiting:
+            handed = heapq.heappop(self._waiting)[2]
+            if not handed.done():
+                handed.set_result(client)
+                return
+        self._free.append(client)
+
+
 class BookHttp:
     def __init__(
         self,
@@ -152,9 +193,7 @@ class BookHttp:
             )
             for _ in range(limits.concurrency)
         ]
-        self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for client in self._clients:
-            self._slots.put_nowait(client)
+        self._slots = _Slots(self._clients)
 
     async def __aenter__(self) -> BookHttp:
         return self
@@ -185,7 +224,7 @@ class BookHttp:
         last: _Retryable | None = None
         for attempt in range(1, self.limits.max_attempts + 1):
             try:
-                client = await self._slots.get()
+                client = await self._slots.take(DISCOVERY_FIRST.get(endpoint, LATER))
                 try:
                     return await self._attempt(client, method, path, endpoint, ref, params, json_body, attempt)
                 finally:
@@ -193,7 +232,7 @@ class BookHttp:
                         if self.limits.pace_s:
                             await asyncio.sleep(self.limits.pace_s)
                     finally:
-                        self._slots.put_nowait(client)  # even when cancelled: the slot is never lost
+                        self._slots.give(client)  # even when cancelled: the slot is never lost
             except _Retryable as retry:
                 last = retry
                 if attempt == self.limits.max_attempts:

@@ -277,3 +277,46 @@ def test_concurrency_cap_holds() -> None:
 
     run(go())
     assert peak == 3
+
+
+def test_the_lists_go_before_the_events_and_each_in_order_of_asking() -> None:
+    served: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path.strip("/"))
+        await asyncio.sleep(0.005)
+        return httpx.Response(200, json={})
+
+    async def go():
+        async with http_answering(handler, ClientLimits(**{**FAST.__dict__, "concurrency": 1})) as http:
+            events = [
+                asyncio.create_task(http.request("GET", f"/e{i}", endpoint="event", ref=str(i))) for i in range(4)
+            ]
+            await asyncio.sleep(0)  # the first event has the one slot; the others wait for it
+            lists = [
+                asyncio.create_task(http.request("GET", f"/l{i}", endpoint="events", ref=str(i))) for i in range(3)
+            ]
+            await asyncio.gather(*events, *lists)
+
+    run(go())
+    assert served == ["e0", "l0", "l1", "l2", "e1", "e2", "e3"]
+
+
+def test_a_request_cancelled_while_it_waits_for_a_slot_does_not_take_it_with_it() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.02)
+        return httpx.Response(200, json={})
+
+    async def go():
+        async with http_answering(handler, ClientLimits(**{**FAST.__dict__, "concurrency": 1})) as http:
+            first = asyncio.create_task(http.request("GET", "/a", endpoint="event", ref="a"))
+            await asyncio.sleep(0)
+            waiting = asyncio.create_task(http.request("GET", "/b", endpoint="event", ref="b"))
+            later = asyncio.create_task(http.request("GET", "/c", endpoint="event", ref="c"))
+            await asyncio.sleep(0.005)
+            waiting.cancel()
+            await first
+            await asyncio.wait_for(later, timeout=5)  # the slot came back and went on to "c"
+            assert waiting.cancelled()
+
+    run(go())
