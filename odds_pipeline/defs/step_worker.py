@@ -9,9 +9,7 @@ and after the captures the matching and the comparison run one after the other.
 
 import importlib
 
-from odds_pipeline.definitions import defs
-from odds_pipeline.defs import runner  # noqa: F401  (the job is loaded from it)
-from odds_pipeline.defs.automation import BATCH_JOB
+from odds_pipeline.defs import runner
 
 # By name: most are Dagster's own internals, which the project does not otherwise import. A name
 # that a Dagster release removes fails `test_step_worker`, rather than slowing steps unnoticed.
@@ -37,4 +35,4 @@ STEP_MODULES = (
 
 for name in STEP_MODULES:
     importlib.import_module(name)
-defs.resolve_job_def(BATCH_JOB)
+runner.scrape_batch_job()  # the job a step process loads: the definitions, resolved once

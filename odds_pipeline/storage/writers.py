@@ -342,7 +342,7 @@ def _store_newest(
     session: Session,
     write: _BookBatch,
     observed: Mapping[int, Mapping[LineKey, LineState]],
-    taken: Mapping[int, Mapping[LineKey, int]],
+    digests: Mapping[int, Mapping[LineKey, int]],
 ) -> SnapshotWrite:
     """The usual batch: newer than every stored observation of its events, stored for the first time."""
     tables, batch, captured_at = write.tables, write.batch, write.captured_at
@@ -351,7 +351,7 @@ def _store_newest(
     unknown: list[tuple[LineRef, LineState, int]] = []  # carried over without a digest: compared in full
     gone_keys: list[LineRef] = []
     for event_id in sorted(observed):
-        now, previous, known = observed[event_id], before.get(event_id, {}), taken.get(event_id, {})
+        now, previous, known = observed[event_id], before.get(event_id, {}), digests.get(event_id, {})
         lines = changed[event_id] = []
         for key, state in now.items():
             digest = known.get(key)
@@ -364,10 +364,10 @@ def _store_newest(
                 lines.append((key, state, digest))
         gone_keys += [(event_id, *key) for key, (offered, _) in previous.items() if offered and key not in now]
     full = _current_states(session, tables, gone_keys + [ref for ref, _, _ in unknown])
-    digests = []
+    to_fill = []  # carried-over lines found unchanged: their digests are recorded
     for (event_id, *key), state, digest in unknown:
         if full[(event_id, *key)] == state:
-            digests.append((event_id, *key, digest))
+            to_fill.append((event_id, *key, digest))
         else:
             changed[event_id].append((tuple(key), state, digest))
     changes: dict[int, list[MarketRow]] = {}
@@ -387,7 +387,7 @@ def _store_newest(
     result = _write_observations(session, write, list(observed), changes)
     copy_rows(session, tables.current.__table__, (tables.owner, *CURRENT_COLUMNS), inserted)
     _upsert_current(session, tables, updated)
-    _fill_digests(session, tables, digests)
+    _fill_digests(session, tables, to_fill)
     return result
 
 
