@@ -202,8 +202,8 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
     )
     def compare_batch(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         key = context.partition_key
-        # The chart and previews are drawn in a thread while PostgreSQL audits the rows, matplotlib
-        # imported there too: imported at the step's start, it held the GIL while pandas compared.
+        # The chart and previews are drawn in a thread while PostgreSQL audits the rows, and
+        # matplotlib is imported there: only this step draws.
         with ThreadPoolExecutor(max_workers=1) as pool, context.resources.database.session() as session:
             batch = batches.batch_for(session, key)
             queries.record_first_listings(session, batch)
