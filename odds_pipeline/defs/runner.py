@@ -20,6 +20,7 @@ import dagster as dg
 import httpx
 from sqlalchemy.orm import Session
 
+from odds_pipeline.defs.automation import BATCH_JOB
 from odds_pipeline.defs.failures import failure_messages, record_failed_run
 from odds_pipeline.defs.recovery import WORKER_PID_TAG, recover_dead_runs, report_pool_waits, worker_tags
 from odds_pipeline.domain import COMPETITORS, Book
@@ -73,7 +74,7 @@ def surroundings(settings: Settings) -> Iterator[dict[str, str]]:
 def scrape_batch_job() -> dg.JobDefinition:
     from odds_pipeline.definitions import defs
 
-    return defs.resolve_job_def("scrape_batch")
+    return defs.resolve_job_def(BATCH_JOB)
 
 
 @dataclass
