@@ -140,7 +140,7 @@ class _Slots:
         self._order = itertools.count()
 
     async def take(self, priority: int) -> httpx.AsyncClient:
-        if self._free and not self._waiting:
+        if self._free:  # `give` frees a client only when nobody waits for it
             return self._free.pop()
         handed: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), handed))
