@@ -1,8 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from psycopg2.errors import ForeignKeyViolation
+from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from odds_pipeline.domain import Book, MappingAction
@@ -18,6 +19,7 @@ from odds_pipeline.storage.models import (
     UserMarketMapping,
 )
 from odds_pipeline.storage.queries import live, soft_delete
+from odds_pipeline.storage.writers import MARKET_COLUMNS, MissingParentError, copy_rows, parents_checked_once
 
 KICKOFF = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
@@ -153,3 +155,55 @@ def test_timestamps_come_back_aware(session: Session) -> None:
     snapshot = _snapshot(session)
     session.refresh(snapshot)
     assert snapshot.captured_at.utcoffset() == timedelta(0)
+
+
+MARKET_ROW = ("3743", "1X2 - FT", None, None, None, None, [{"name": "1", "odds": 2.1, "is_active": True}], None, None)
+
+
+def test_a_bulk_write_naming_a_missing_parent_is_refused(session: Session) -> None:
+    snapshot = _snapshot(session)
+    table = MarketOdds.__table__
+    rows = [(snapshot.id, *MARKET_ROW), (snapshot.id + 1000, *MARKET_ROW)]
+    with (
+        pytest.raises(MissingParentError, match="1 of the 2 odds_snapshots rows"),
+        session.begin_nested(),
+        parents_checked_once(session, table, MARKET_COLUMNS, rows),
+    ):
+        copy_rows(session, table, MARKET_COLUMNS, rows)
+    assert session.scalar(select(func.count()).select_from(MarketOdds)) == 0
+
+
+def test_after_a_checked_bulk_write_the_per_row_checks_and_cascades_are_back(session: Session) -> None:
+    snapshot = _snapshot(session)
+    table = MarketOdds.__table__
+    with parents_checked_once(session, table, MARKET_COLUMNS, [(snapshot.id, *MARKET_ROW)]):
+        copy_rows(session, table, MARKET_COLUMNS, [(snapshot.id, *MARKET_ROW)])
+    assert session.scalar(text("SELECT current_setting('session_replication_role')")) == "origin"
+    orphan = pytest.raises(ForeignKeyViolation, match="fk_market_odds_snapshot_id_odds_snapshots")  # raw COPY
+    with orphan, session.begin_nested():
+        copy_rows(session, table, MARKET_COLUMNS, [(snapshot.id + 1000, *MARKET_ROW)])
+    session.execute(delete(OddsSnapshot).where(OddsSnapshot.id == snapshot.id))
+    assert session.scalar(select(func.count()).select_from(MarketOdds)) == 0
+
+
+def test_a_checked_bulk_write_holds_its_parents_until_it_ends(engine: Engine) -> None:
+    with Session(engine) as writer:
+        snapshot = _snapshot(writer)
+        ids = (snapshot.id, snapshot.event_id, writer.get(Event, snapshot.event_id).tournament_id)
+        writer.commit()
+        try:
+            rows = [(ids[0], *MARKET_ROW)]
+            with (
+                parents_checked_once(writer, MarketOdds.__table__, MARKET_COLUMNS, rows),
+                Session(engine) as other,
+                other.begin(),
+            ):
+                other.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    other.execute(delete(OddsSnapshot).where(OddsSnapshot.id == ids[0]))
+            writer.rollback()
+        finally:
+            writer.execute(delete(OddsSnapshot).where(OddsSnapshot.id == ids[0]))
+            writer.execute(delete(Event).where(Event.id == ids[1]))
+            writer.execute(delete(Tournament).where(Tournament.id == ids[2]))
+            writer.commit()
