@@ -342,10 +342,10 @@ def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, 
     rebuilt = [] if incremental else list(PriceComparison.__table__.indexes)
     for index in rebuilt:
         index.drop(session.connection())
-    copy_frame(session, PriceComparison.__table__, prices)
+    copy_frame(session, PriceComparison.__table__, prices, freeze=not incremental)
     for index in rebuilt:
         index.create(session.connection())
-    copy_frame(session, ComparisonLine.__table__, lines)
+    copy_frame(session, ComparisonLine.__table__, lines, freeze=not incremental)
     if not incremental:
         # Rewritten whole: the views and checks that follow plan on these statistics now, not on
         # those of the table before (empty, on a first batch) until autovacuum comes round.
@@ -457,7 +457,7 @@ def stored_comparison(session: Session, batch: ScrapeBatch) -> pd.DataFrame | No
 def replace_table(session: Session, table: Table, frame: pd.DataFrame) -> int:
     """Empty a comparison table and write the frame's rows into it (columns by name)."""
     session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
-    return copy_frame(session, table, frame)
+    return copy_frame(session, table, frame, freeze=True)
 
 
 def store_figures(session: Session, batch: ScrapeBatch, rows: list[dict[str, Any]]) -> None:

@@ -757,14 +757,15 @@ def _arrow_type(column: Column) -> pa.DataType:
     return pa.string()  # text, enums by value, and JSON as its text
 
 
-def _copy_csv(session: Session, name: str, columns: Sequence[str], table: pa.Table) -> None:
+def _copy_csv(session: Session, name: str, columns: Sequence[str], table: pa.Table, *, freeze: bool = False) -> None:
     """COPY an Arrow table into ``name`` as CSV written by Arrow in C++. Strings are always quoted,
-    so an empty string stays apart from NULL (an unquoted empty field)."""
+    so an empty string stays apart from NULL (an unquoted empty field). ``freeze``: see copy_frame."""
     buffer = io.BytesIO()
     arrow_csv.write_csv(table, buffer, arrow_csv.WriteOptions(include_header=False, quoting_style="needed"))
     buffer.seek(0)
     names = ", ".join(f'"{c}"' for c in columns)
-    copy(session, f'COPY "{name}" ({names}) FROM STDIN WITH (FORMAT csv)', buffer)
+    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    copy(session, f'COPY "{name}" ({names}) FROM STDIN WITH ({options})', buffer)
 
 
 def _json_text(values: Sequence[Any]) -> list[str | None]:
@@ -792,10 +793,14 @@ def copy_rows(
     return len(rows)
 
 
-def copy_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
+def copy_frame(session: Session, table: Table, frame: pd.DataFrame, *, freeze: bool = False) -> int:
     """Bulk-load a DataFrame's rows (columns by name) with COPY, as CSV written by Arrow in C++:
     pandas' own writer formats every float in Python (10 s for half a million comparison rows,
-    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL."""
+    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL.
+
+    ``freeze`` writes the rows already frozen, for a table this transaction emptied: the first
+    reader then has no hint bits to set, each of which, with data checksums on, costs a full page
+    image in the WAL. Readers whose snapshot predates the commit may see the rows early."""
     if frame.empty:
         return 0
     frame = frame.copy(deep=False)
@@ -804,7 +809,8 @@ def copy_frame(session: Session, table: Table, frame: pd.DataFrame) -> int:
             frame[name] = frame[name].astype("Int64")  # NaN made the column float: "1.0" is no integer
         elif isinstance(table.c[name].type, JSONB):
             frame[name] = [orjson.dumps(v).decode() if isinstance(v, list | dict) else None for v in frame[name]]
-    _copy_csv(session, table.name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False))
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    _copy_csv(session, table.name, list(frame.columns), arrow, freeze=freeze)
     return len(frame)
 
 
