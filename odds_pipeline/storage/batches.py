@@ -191,7 +191,7 @@ def record_event_status(session: Session, batch: ScrapeBatch, book: Book, rows: 
             "error_details": {} if ok else {name: row.failure[:500]},
         }
     if values:
-        statement = insert(EventScrapeStatus).values([values[k] for k in sorted(values)])
+        statement = insert(EventScrapeStatus)  # rows as parameters: compiled once (see writers)
         excluded = statement.excluded
         session.execute(
             statement.on_conflict_do_update(
@@ -206,7 +206,8 @@ def record_event_status(session: Session, batch: ScrapeBatch, book: Book, rows: 
                     ),
                     "error_details": func.coalesce(table.error_details, _EMPTY).op("||")(excluded.error_details),
                 },
-            )
+            ),
+            [values[k] for k in sorted(values)],
         )
     scraped, failed = table.platforms_scraped, table.platforms_failed
     slowest = (

@@ -75,13 +75,16 @@ NAME_LENGTH = 255  # betpawa_market_name's
 
 
 def _upsert_returning(session: Session, model: Any, rows: list[dict], keys: list[str], update_cols: list[str]):
+    """Upsert rows, returning each one's id and keys. The rows go as parameters of one statement
+    compiled once (SQLAlchemy sends them in pages): a VALUES list of every row, compiled anew each
+    time, took 0.3 s of Python for Bet9ja's 1,232 events."""
     if not rows:
         return []
-    statement = insert(model).values(rows)
+    statement = insert(model)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={c: getattr(statement.excluded, c) for c in update_cols}
     )
-    return session.execute(statement.returning(model.id, *[getattr(model, k) for k in keys])).all()
+    return session.execute(statement.returning(model.id, *[getattr(model, k) for k in keys]), rows).all()
 
 
 def store_events(session: Session, book: Book, events: Iterable[EventRecord], bookmaker_id: int) -> dict[str, int]:
@@ -136,7 +139,7 @@ def _store_betpawa(session: Session, events: list[EventRecord], bookmaker_id: in
     _release_sportradar_ids(session, event_rows)
     stored = {ext: id_ for id_, ext in _upsert_returning(session, Event, event_rows, ["external_id"], EVENT_UPDATES)}
     links = [{"event_id": id_, "bookmaker_id": bookmaker_id, "external_event_id": ext} for ext, id_ in stored.items()]
-    session.execute(insert(EventBookmaker).values(links).on_conflict_do_nothing())
+    session.execute(insert(EventBookmaker).on_conflict_do_nothing(), links)
     return stored
 
 
