@@ -539,13 +539,18 @@ def _current_digests(
     """Per event: each line's (offered now, digest of its state); the digest is None where unknown."""
     if not owners:
         return {}
-    current = tables.current
-    owner = getattr(current, tables.owner)
-    rows = session.connection().execute(
-        select(
-            owner, current.betpawa_market_id, current.line, current.unavailable_at.is_(None), current.state_hash
-        ).where(owner.in_(owners))
-    )
+    # Plain tuples from the driver's cursor: a full palimpsest has 120,000 lines a book, and
+    # SQLAlchemy's rows cost 0.25 s more to fetch than they do.
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            f'SELECT "{tables.owner}", betpawa_market_id, line, unavailable_at IS NULL, state_hash '
+            f'FROM "{tables.current.__tablename__}" WHERE "{tables.owner}" = ANY(%s)',
+            (owners,),
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     found: dict[int, dict[LineKey, tuple[bool, int | None]]] = {}
     for event_id, market_id, line, offered, digest in rows:
         found.setdefault(event_id, {})[(market_id, line)] = (offered, digest)
