@@ -33,7 +33,8 @@ APP_DRIVER = "postgresql+psycopg2"
 # The embedded server serves this machine alone: no replica or archive reads its WAL, so it writes
 # the least WAL that crash recovery needs. A first batch wrote 1.1 GB of WAL with the defaults,
 # forced a checkpoint midway (and full-page images after it) and filled the 4 MB WAL buffers 72,000
-# times; with these, 0.7 GB and 4,400 times, and `bench batch` took 2-4 s less (two runs each way).
+# times; with these (8 GB and 30 minutes while measuring), 0.7 GB and 4,400 times, and
+# `bench batch` took 2-4 s less (two runs each way).
 EMBEDDED_SETTINGS = {
     "wal_level": "minimal",  # a table emptied and refilled in one transaction skips the WAL
     "max_wal_senders": "0",  # which minimal requires
