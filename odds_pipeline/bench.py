@@ -360,6 +360,9 @@ class BatchBench:
         return {"captures": dir_bytes(self.landing), "dagster": dir_bytes(Path(self.instance.root_directory))}
 
     def run(self, key: str) -> Any:
+        from odds_pipeline.defs.step_server import start_step_server
+
+        start_step_server()  # as `make run` does: the steps' imports beside the run's own
         import dagster as dg
 
         from odds_pipeline.defs.runner import scrape_batch_job

@@ -19,13 +19,11 @@ from odds_pipeline.defs.comparison import comparison_assets
 from odds_pipeline.defs.partitions import batch_partitions
 from odds_pipeline.defs.resources import resources_from_settings
 from odds_pipeline.defs.retention import retention_job, retention_schedule
+from odds_pipeline.defs.step_server import STEP_PRELOAD
 from odds_pipeline.settings import Settings
 
 # Partitioned asset checks are "preview" in 1.13; they are what per-batch checks need.
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
-
-# What the executor's forkserver imports once for every step process it forks.
-STEP_PRELOAD = ["odds_pipeline.defs.step_worker"]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -152,7 +152,9 @@ def run_latest_batch(settings: Settings, partition_key: str | None = None) -> Ba
     cannot hold this batch up; while this batch waits for a bookmaker's pool, it says so.
     """
     from odds_pipeline.defs.partitions import batch_partitions
+    from odds_pipeline.defs.step_server import start_step_server
 
+    start_step_server()  # in the surroundings' environment, while the definitions load
     partitions = batch_partitions(settings)
     key = partition_key or partitions.get_last_partition_key()
     with dg.DagsterInstance.get() as instance:

@@ -1,9 +1,12 @@
-"""A step process forked by the executor's forkserver finds what a step needs already imported."""
+"""A step process forked by the executor's forkserver finds what a step needs already imported,
+whether Dagster starts the server or `start_step_server` did before the run."""
 
 import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -11,11 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # preload it started with.
 SCRIPT = """
 import multiprocessing, sys
-from odds_pipeline.definitions import STEP_PRELOAD
-from odds_pipeline.defs.step_worker import STEP_MODULES
+from odds_pipeline.defs.step_server import STEP_PRELOAD, start_step_server
 from odds_pipeline_tests.defs.test_step_worker import missing_in_child
 context = multiprocessing.get_context("forkserver")
-context.set_forkserver_preload(STEP_PRELOAD)
+if sys.argv[1] == "early":
+    start_step_server()
+else:
+    context.set_forkserver_preload(STEP_PRELOAD)
+from odds_pipeline.defs.step_worker import STEP_MODULES
 answer = context.Queue()
 names = [*STEP_MODULES, *STEP_PRELOAD, "odds_pipeline.definitions"]
 child = context.Process(target=missing_in_child, args=(names, answer))
@@ -29,9 +35,10 @@ def missing_in_child(names: list[str], answer: multiprocessing.Queue) -> None:
     answer.put([name for name in names if name not in sys.modules])
 
 
-def test_the_forkserver_imports_what_steps_need() -> None:
+@pytest.mark.parametrize("started", ["by_dagster", "early"])
+def test_the_forkserver_imports_what_steps_need(started: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-c", SCRIPT, started], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
