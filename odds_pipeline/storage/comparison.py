@@ -228,10 +228,16 @@ def _in_recomputed(alias: str, event: str = "event_id") -> str:
     )
 
 
-def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
+Part = tuple[int, int]  # (k, n): the matched events whose id is k modulo n
+
+
+def lines_query(paths: AsOf, *, recomputed_only: bool = False, part: Part | None = None) -> str:
     """The query of every book's lines, outcome by outcome, on the batch's matched events, as of the
-    batch; with ``recomputed_only``, of the staged lines only (`staged_changes`)."""
+    batch; with ``recomputed_only``, of the staged lines only (`staged_changes`); with ``part``, on
+    that part of the events only."""
     matched = _matched(paths.batch_id)
+    if part is not None:
+        matched = f"SELECT * FROM ({matched}) p WHERE p.event_id % {int(part[1])} = {int(part[0])}"
     betpawa = f"SELECT * FROM ({paths.relation(BETPAWA)}) b WHERE b.event_id IN (SELECT event_id FROM matched)"
     competitors = (
         f"SELECT m.event_id AS betpawa_event_id, m.source, c.* FROM ({paths.relation(COMPETITORS)}) c "
@@ -248,9 +254,13 @@ def lines_query(paths: AsOf, *, recomputed_only: bool = False) -> str:
     )
 
 
-def lines_as_of(session: Session, paths: AsOf, *, recomputed_only: bool = False) -> pd.DataFrame:
-    """Every book's lines on the batch's matched events as of the batch (or the staged ones only)."""
-    return read_typed(session, lines_query(paths, recomputed_only=recomputed_only), LINE_TYPES)[LINE_COLUMNS]
+def lines_as_of(
+    session: Session, paths: AsOf, *, recomputed_only: bool = False, part: Part | None = None
+) -> pd.DataFrame:
+    """Every book's lines on the batch's matched events as of the batch (or the staged ones only, or
+    those of a part of the events)."""
+    query = lines_query(paths, recomputed_only=recomputed_only, part=part)
+    return read_typed(session, query, LINE_TYPES)[LINE_COLUMNS]
 
 
 @contextmanager
@@ -332,24 +342,43 @@ def stored_prices(session: Session, *, recomputed_only: bool = False) -> pd.Data
 
 def write_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
     """Put the recomputed rows in place: in place of the staged lines' rows, or of every row."""
+    clear_lines(session, incremental=incremental)
+    copy_lines(session, prices, lines, incremental=incremental)
+    finish_lines(session, incremental=incremental)
+
+
+# An index built once over all the rows costs less than one kept up row by row (the unique
+# constraint's stays: it guards the COPY).
+_REBUILT_INDEXES = tuple(PriceComparison.__table__.indexes)
+
+
+def clear_lines(session: Session, *, incremental: bool) -> None:
+    """Remove the staged lines' rows, or every row, before `copy_lines` writes the recomputed ones."""
     for table in (PriceComparison.__table__, ComparisonLine.__table__):
         if incremental:
             session.execute(text(f'DELETE FROM "{table.name}" t WHERE {_in_recomputed("t")}'))
         else:
             session.execute(text(f'TRUNCATE "{table.name}" RESTART IDENTITY'))
-    # An index built once over all the rows costs less than one kept up row by row (the unique
-    # constraint's stays: it guards the COPY).
-    rebuilt = [] if incremental else list(PriceComparison.__table__.indexes)
-    for index in rebuilt:
-        index.drop(session.connection())
-    copy_frame(session, PriceComparison.__table__, prices, freeze=not incremental)
-    for index in rebuilt:
-        index.create(session.connection())
-    copy_frame(session, ComparisonLine.__table__, lines, freeze=not incremental)
     if not incremental:
-        # Rewritten whole: the views and checks that follow plan on these statistics now, not on
-        # those of the table before (empty, on a first batch) until autovacuum comes round.
-        session.execute(text("ANALYZE price_comparison, comparison_lines"))
+        for index in _REBUILT_INDEXES:
+            index.drop(session.connection())
+
+
+def copy_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
+    """Write recomputed rows after `clear_lines`; a full rewrite may come in several parts."""
+    copy_frame(session, PriceComparison.__table__, prices, freeze=not incremental)
+    copy_frame(session, ComparisonLine.__table__, lines, freeze=not incremental)
+
+
+def finish_lines(session: Session, *, incremental: bool) -> None:
+    """After the last `copy_lines`: rebuild what `clear_lines` dropped."""
+    if incremental:
+        return
+    for index in _REBUILT_INDEXES:
+        index.create(session.connection())
+    # Rewritten whole: the views and checks that follow plan on these statistics now, not on
+    # those of the table before (empty, on a first batch) until autovacuum comes round.
+    session.execute(text("ANALYZE price_comparison, comparison_lines"))
 
 
 def comparison_state(session: Session) -> ComparisonState | None:

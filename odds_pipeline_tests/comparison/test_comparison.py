@@ -310,6 +310,20 @@ def test_recomputing_only_the_changed_lines_gives_the_rows_of_a_full_recomputati
     assert result.recomputed_lines == 0  # the last batch changed nothing
 
 
+def test_a_full_recomputation_in_parts_gives_the_rows_of_one_pass(world: World, monkeypatch: pytest.MonkeyPatch):
+    world.compare(world.observe(0, first_batch()))
+    batch = world.observe(1, second_batch())
+    monkeypatch.setattr(comparison, "PARTS", 1)
+    world.compare(batch, incremental=False)
+    whole = _tables(world.session)
+    events = {row[0] for row in whole["price_comparison"]}
+    parts = 3
+    assert len({event % parts for event in events}) > 1  # the events do fall in several parts
+    monkeypatch.setattr(comparison, "PARTS", parts)
+    world.compare(batch, incremental=False)
+    assert _tables(world.session) == whole
+
+
 def test_a_rerun_of_a_batch_gives_identical_rows(world: World):
     first = world.observe(0, first_batch())
     world.compare(first)
