@@ -7,6 +7,7 @@ Imported in each step instead, these modules cost 0.5 s a step on this project's
 and after the captures the matching and the comparison run one after the other.
 """
 
+import gc
 import importlib
 
 from odds_pipeline.defs import runner
@@ -36,3 +37,8 @@ STEP_MODULES = (
 for name in STEP_MODULES:
     importlib.import_module(name)
 runner.scrape_batch_job()  # the job a step process loads: the definitions, resolved once
+# Frozen: what the forkserver holds now lives as long as it, and a step forked from it would walk
+# all of it in each full collection, touching pages the fork shares. In the comparison step, the
+# collection that came while it read the catalogue took 0.17 s (5 ms frozen); its body took 4.6 s
+# instead of 4.2 s.
+gc.freeze()

@@ -1,6 +1,7 @@
 """A step process forked by the executor's forkserver finds what a step needs already imported,
 whether Dagster starts the server or `start_step_server` did before the run."""
 
+import gc
 import multiprocessing
 import subprocess
 import sys
@@ -32,7 +33,11 @@ child.join(60)
 
 
 def missing_in_child(names: list[str], answer: multiprocessing.Queue) -> None:
-    answer.put([name for name in names if name not in sys.modules])
+    """What the child lacks: modules not imported, or a heap the forkserver did not freeze."""
+    missing = [name for name in names if name not in sys.modules]
+    if gc.get_freeze_count() == 0:
+        missing.append("gc.freeze()")
+    answer.put(missing)
 
 
 @pytest.mark.parametrize("started", ["by_dagster", "early"])
