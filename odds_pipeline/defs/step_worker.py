@@ -1,5 +1,5 @@
 """What every step process needs before its step can start, imported once by the executor's
-forkserver (`definitions.py`), so that each forked step finds it imported.
+forkserver (`definitions.py`, `step_server.py`), so that each forked step finds it imported.
 
 A step process opens the run's instance (SQLite storage under test and in benchmarks, PostgreSQL
 under `make run` and `make ui`), loads the job from `defs/runner.py` and initialises its resources.
