@@ -19,7 +19,7 @@ from odds_pipeline import comparison
 from odds_pipeline.bookmakers.records import EventRecord, TournamentRecord
 from odds_pipeline.comparison.lines import shin_fair
 from odds_pipeline.defs.comparison import comparison_checks
-from odds_pipeline.domain import Book, EventScrapeOutcome
+from odds_pipeline.domain import COMPETITORS, Book, EventScrapeOutcome
 from odds_pipeline.markets import margins
 from odds_pipeline.markets.catalogue import file_catalogue
 from odds_pipeline.storage import batches, writers
@@ -369,7 +369,54 @@ def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
             found = _checks(world, batch, result)
             savepoint.rollback()
         assert not all(found.values()), (statement, found)
+    # Each competitor's prices are audited against that book's own live outcomes.
+    for book in COMPETITORS:
+        with world.session.begin_nested() as savepoint:
+            world.session.execute(
+                text(f"UPDATE price_comparison SET {book.value}_odds = {book.value}_odds + 0.01 WHERE event_id = {e1}")
+            )
+            audit = next(
+                r for r in comparison_checks(world.session, batch, result)
+                if r.check_name == "no_suspended_or_vanished_line_compared"
+            )  # fmt: skip
+            savepoint.rollback()
+        counts = {name: value.value for name, value in audit.metadata.items()}
+        assert audit.passed is False and counts[book.value] > 0, (book, counts)
+        assert all(n == 0 for name, n in counts.items() if name != book.value), (book, counts)
     assert all(_checks(world, batch, result).values())
+
+
+def test_a_match_a_book_lists_twice_is_compared_and_audited_on_its_first_listing(world: World):
+    # Bet9ja lists 1001 a second time (a later, higher row id) at other prices: the comparison and
+    # its audit both take the first listing, so the checks hold.
+    name, country, tournament_sr = LEAGUE
+    again = EventRecord(
+        Book.BET9JA, "bet9ja-1001-again", "1001", START + timedelta(days=1), "Home 1001", "Away 1001",
+        TournamentRecord(Book.BET9JA, f"bet9ja-{name}", name, country, tournament_sr),
+    )  # fmt: skip
+    bookmaker = batches.bookmaker_ids(world.session)[Book.BET9JA]
+    stored = writers.store_events(world.session, Book.BET9JA, [again], bookmaker)
+    assert stored["bet9ja-1001-again"] > world.ids[Book.BET9JA]["1001"]
+    world.ids[Book.BET9JA]["1001-again"] = stored["bet9ja-1001-again"]
+    books = first_batch()
+    books[Book.BET9JA]["1001-again"] = {(RESULT, None): line(RESULT, {"1": 1.70, "X": 3.90, "2": 4.80})}
+    batch = world.observe(0, books)
+    result = world.compare(batch)
+    home = _row(world.prices(), world.ids[Book.BETPAWA]["1001"], RESULT, None, "1")
+    assert home["bet9ja_odds"] == pytest.approx(1.95)  # the first listing's price, not 1.70
+    assert all(_checks(world, batch, result).values()), _checks(world, batch, result)
+    # The second listing's price is live there, not on the first listing: the audit flags it.
+    with world.session.begin_nested() as savepoint:
+        world.session.execute(
+            text(
+                "UPDATE price_comparison SET bet9ja_odds = 1.70 WHERE event_id = :event "
+                "AND betpawa_market_id = :market AND line IS NULL AND outcome = '1'"
+            ),
+            {"event": world.ids[Book.BETPAWA]["1001"], "market": RESULT},
+        )
+        found = _checks(world, batch, result)
+        savepoint.rollback()
+    assert found["no_suspended_or_vanished_line_compared"] is False, found
 
 
 def test_shin_for_many_lines_at_once_equals_the_one_line_formula():
