@@ -51,6 +51,13 @@ class DatabaseResource(dg.ConfigurableResource):
         with Session(self._engine) as session, session.begin():
             yield session
 
+    @contextmanager
+    def snapshot_session(self) -> Iterator[Session]:
+        """A transaction that reads one snapshot from its first statement to its end (REPEATABLE READ)."""
+        assert self._engine is not None, "the database resource was not set up"
+        with Session(self._engine.execution_options(isolation_level="REPEATABLE READ")) as session, session.begin():
+            yield session
+
 
 class BookmakerResource(dg.ConfigurableResource):
     """One bookmaker's public API: where it is and how hard it may be asked."""

@@ -199,6 +199,25 @@ def begin_comparison(session: Session) -> None:
     session.execute(text("SET LOCAL min_parallel_index_scan_size = 0"))
 
 
+class ComparisonMovedOnError(RuntimeError):
+    """The comparison tables are no longer as of the batch whose audits were about to read them."""
+
+
+def begin_audit(session: Session, batch_id: int) -> None:
+    """Start one of a batch's audits of the committed comparison tables, in a transaction of its own
+    beside the others: one core each (the audits run side by side, and parallel workers would only
+    contend with one another), and first the proof that the tables are still as of ``batch_id``.
+    In a REPEATABLE READ transaction the audit then reads the very rows this proof saw."""
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    found = session.scalar(text("SELECT batch_id FROM comparison_state WHERE id = 1"))
+    if found != batch_id:
+        raise ComparisonMovedOnError(
+            f"the comparison tables are as of batch {found}, not {batch_id}: another comparison rewrote them "
+            "before this batch's audits read them; run the batch again"
+        )
+
+
 def as_of(session: Session, batch: ScrapeBatch, *, from_history: bool | None = None) -> AsOf:
     """How to read the batch's lines as of the batch (``from_history`` forces a path; by default the
     current state is read where it is the batch's)."""
@@ -546,37 +565,34 @@ def matched_events_with_lines(session: Session, paths: AsOf) -> tuple[int, int, 
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def compared_not_live(session: Session, paths: AsOf) -> dict[str, int]:
-    """Per book, the prices in price_comparison that are not live as of the batch (suspended, gone,
-    or not there at all): a comparison must never use them. Read from the snapshots afresh: each
-    book's live outcomes as of the batch, joined to the stored prices by line, outcome and odds."""
-    counts = {}
-    for book in Book:
-        columns = "l.betpawa_market_id, l.line, l.outcomes, l.unavailable_at"
-        if book is Book.BETPAWA:
-            lines = f"SELECT l.event_id, {columns} FROM ({paths.relation(BETPAWA)}) l"
-        else:
-            lines = (
-                f"SELECT m.event_id, {columns} FROM ({paths.relation(COMPETITORS)}) l "
-                f"JOIN ({_matched(paths.batch_id)}) m ON m.competitor_event_id = l.competitor_event_id "
-                f"AND m.source = '{book.value}'"
-            )
-        live = (
-            f"SELECT q.event_id, q.betpawa_market_id, coalesce(q.line, {NO_LINE}) AS line_key, x.name, x.odds "
-            f"FROM ({lines}) q CROSS JOIN LATERAL jsonb_to_recordset(q.outcomes) AS x(name text, odds float8, "
-            "is_active boolean) WHERE q.unavailable_at IS NULL AND x.is_active AND x.odds > 1"
+def compared_not_live(session: Session, paths: AsOf, book: Book) -> int:
+    """The book's prices in price_comparison that are not live as of the batch (suspended, gone, or
+    not there at all): a comparison must never use them. Read from the snapshots afresh: the book's
+    live outcomes as of the batch, joined to the stored prices by line, outcome and odds."""
+    columns = "l.betpawa_market_id, l.line, l.outcomes, l.unavailable_at"
+    if book is Book.BETPAWA:
+        lines = f"SELECT l.event_id, {columns} FROM ({paths.relation(BETPAWA)}) l"
+    else:
+        lines = (
+            f"SELECT m.event_id, {columns} FROM ({paths.relation(COMPETITORS)}) l "
+            f"JOIN ({_matched(paths.batch_id)}) m ON m.competitor_event_id = l.competitor_event_id "
+            f"AND m.source = '{book.value}'"
         )
-        column = f"p.{book.value}_odds"
-        counts[book.value] = int(
-            session.scalar(
-                text(
-                    f"SELECT count(*) FROM price_comparison p LEFT JOIN ({live}) v ON v.event_id = p.event_id "
-                    f"AND v.betpawa_market_id = p.betpawa_market_id AND v.line_key = coalesce(p.line, {NO_LINE}) "
-                    f"AND v.name = p.outcome AND v.odds = {column} WHERE {column} IS NOT NULL AND v.event_id IS NULL"
-                )
+    live = (
+        f"SELECT q.event_id, q.betpawa_market_id, coalesce(q.line, {NO_LINE}) AS line_key, x.name, x.odds "
+        f"FROM ({lines}) q CROSS JOIN LATERAL jsonb_to_recordset(q.outcomes) AS x(name text, odds float8, "
+        "is_active boolean) WHERE q.unavailable_at IS NULL AND x.is_active AND x.odds > 1"
+    )
+    column = f"p.{book.value}_odds"
+    return int(
+        session.scalar(
+            text(
+                f"SELECT count(*) FROM price_comparison p LEFT JOIN ({live}) v ON v.event_id = p.event_id "
+                f"AND v.betpawa_market_id = p.betpawa_market_id AND v.line_key = coalesce(p.line, {NO_LINE}) "
+                f"AND v.name = p.outcome AND v.odds = {column} WHERE {column} IS NOT NULL AND v.event_id IS NULL"
             )
         )
-    return counts
+    )
 
 
 def stored_best_price_share(session: Session, tolerance: float) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -125,6 +126,10 @@ class World:
 
     def prices(self) -> pd.DataFrame:
         return queries.stored_prices(self.session)
+
+    def audit_session(self) -> AbstractContextManager[Session]:
+        """The checks' audits read in the test's one open transaction, one after another."""
+        return nullcontext(self.session)
 
 
 @pytest.fixture
@@ -337,7 +342,7 @@ def test_a_rerun_of_a_batch_gives_identical_rows(world: World):
 
 
 def _checks(world: World, batch: ScrapeBatch, result: comparison.Comparison) -> dict[str, bool]:
-    return {r.check_name: r.passed for r in comparison_checks(world.session, batch, result)}
+    return {r.check_name: r.passed for r in comparison_checks(world.audit_session, result)}
 
 
 def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
@@ -376,7 +381,7 @@ def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
                 text(f"UPDATE price_comparison SET {book.value}_odds = {book.value}_odds + 0.01 WHERE event_id = {e1}")
             )
             audit = next(
-                r for r in comparison_checks(world.session, batch, result)
+                r for r in comparison_checks(world.audit_session, result)
                 if r.check_name == "no_suspended_or_vanished_line_compared"
             )  # fmt: skip
             savepoint.rollback()
@@ -456,3 +461,17 @@ def test_one_comparison_at_a_time(world: World, engine: Engine):
             savepoint.rollback()
         other.rollback()
     assert world.compare(batch).mode == comparison.FULL
+
+
+def test_the_audits_read_only_tables_as_of_their_batch(world: World):
+    """The step's audits read the committed tables on connections of their own: a comparison that
+    rewrote them in between is named, not audited as if it were this batch's."""
+    first = world.observe(0, first_batch())
+    world.compare(first)
+    second = world.observe(1, second_batch())
+    with world.session.begin_nested() as savepoint:
+        queries.begin_audit(world.session, first.id)
+        savepoint.rollback()
+    world.compare(second)
+    with pytest.raises(queries.ComparisonMovedOnError, match=f"as of batch {second.id}, not {first.id}"):
+        queries.begin_audit(world.session, first.id)

@@ -181,6 +181,36 @@ def test_a_write_the_database_loses_fails_its_check_and_blocks_the_odds(pipeline
     assert pipeline.run(key).success  # once the database keeps what it is given, the batch is whole again
 
 
+def test_the_step_audits_the_committed_comparison_and_names_a_false_price(pipeline: Pipeline):
+    """The comparison step commits, then audits the stored rows on connections of its own: a
+    SportyBet price that is not SportyBet's live one fails the check, with SportyBet named."""
+    key = latest_key(pipeline.settings)
+    with Session(pipeline.engine) as session, session.begin():
+        session.execute(text(SHIFT_SPORTYBET_PRICES))
+    try:
+        result = pipeline.run(key)
+    finally:
+        with Session(pipeline.engine) as session, session.begin():
+            session.execute(text("DROP TRIGGER shift_sportybet_prices ON price_comparison"))
+    audit = next(
+        e for e in result.get_asset_check_evaluations() if e.check_name == "no_suspended_or_vanished_line_compared"
+    )
+    counts = {name: value.value for name, value in audit.metadata.items()}
+    assert audit.passed is False and counts["sportybet"] > 0 and counts["betpawa"] == counts["bet9ja"] == 0, counts
+    assert checks_of(pipeline.run(key))["price_comparison.no_suspended_or_vanished_line_compared"] is True
+
+
+SHIFT_SPORTYBET_PRICES = """
+CREATE OR REPLACE FUNCTION shift_sportybet_prices() RETURNS trigger AS $$
+BEGIN
+    NEW.sportybet_odds := NEW.sportybet_odds + 0.01;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER shift_sportybet_prices BEFORE INSERT ON price_comparison
+FOR EACH ROW EXECUTE FUNCTION shift_sportybet_prices();
+"""
+
+
 # Drops BetPawa's event status rows on their way in (platforms_scraped holds the books that delivered).
 LOSE_BETPAWA_STATUS = """
 CREATE OR REPLACE FUNCTION lose_betpawa_status() RETURNS trigger AS $$
