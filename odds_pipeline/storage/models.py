@@ -511,6 +511,12 @@ class UnmappedMarketSighting(Base):
 # (`comparison.compare_batch`).
 
 
+# The comparison's tables of the latest compared batch only: recomputed from the history at will,
+# so PostgreSQL neither writes them to the WAL nor flushes them at commit (migration 0007). A
+# crash empties them, `comparison_state` with them: the next batch then recomputes every line.
+LATEST_ONLY: dict[str, Any] = {"prefixes": ["UNLOGGED"]}
+
+
 class PriceComparison(Base):
     """One BetPawa outcome on a matched event, against each competitor's price of the same bet."""
 
@@ -527,6 +533,7 @@ class PriceComparison(Base):
             "outcome",
             postgresql_where=text("gap IS NOT NULL"),
         ),
+        LATEST_ONLY,
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -561,7 +568,10 @@ class ComparisonLine(Base):
     line-level views read, one row per line so none of them groups."""
 
     __tablename__ = "comparison_lines"
-    __table_args__ = (UniqueConstraint("event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
+        LATEST_ONLY,
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
@@ -598,6 +608,7 @@ class ComparisonObservation(Base):
     """The observations the comparison tables are as of: per matched event and book, the snapshot."""
 
     __tablename__ = "comparison_observations"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(index=True, doc="events.id: BetPawa's event")
@@ -611,6 +622,7 @@ class ComparisonState(Base):
     """Which batch the comparison tables are as of, and what they were computed with (one row)."""
 
     __tablename__ = "comparison_state"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
@@ -645,6 +657,7 @@ class MarginScorecard(Base):
     """BetPawa's margin against the lowest competitor margin, per tournament and market, paired per line."""
 
     __tablename__ = "margin_scorecard"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))
@@ -665,6 +678,7 @@ class CoverageGap(Base):
     """What a competitor lists that BetPawa does not, or listed earlier: one row per gap."""
 
     __tablename__ = "coverage_gaps"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # No foreign keys: tens of thousands of rows are rewritten each batch, and a check per row and
@@ -703,6 +717,7 @@ class PriceMover(Base):
     """A compared outcome whose price moved on some book since the previous compared batch."""
 
     __tablename__ = "price_movers"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     batch_id: Mapped[int]
@@ -729,6 +744,7 @@ class AvailabilityAlert(Base):
     """A BetPawa line suspended or gone while a competitor prices it, or a matched event BetPawa offers thinly."""
 
     __tablename__ = "availability_alerts"
+    __table_args__ = LATEST_ONLY
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("scrape_batches.id", ondelete="CASCADE"))

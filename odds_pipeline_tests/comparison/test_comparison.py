@@ -475,3 +475,30 @@ def test_the_audits_read_only_tables_as_of_their_batch(world: World):
     world.compare(second)
     with pytest.raises(queries.ComparisonMovedOnError, match=f"as of batch {second.id}, not {first.id}"):
         queries.begin_audit(world.session, first.id)
+
+
+def test_the_latest_batch_tables_are_unlogged_and_a_crash_that_empties_them_costs_one_full_batch(world: World):
+    """PostgreSQL empties unlogged tables when it recovers from a crash: all of the latest batch's
+    tables at once, `comparison_state` included, so the next batch recomputes every line, and the
+    rows are those of an uninterrupted run. The history and the per-batch figures stay logged."""
+    persistence = dict(
+        world.session.execute(
+            text("SELECT relname, relpersistence FROM pg_class WHERE relkind = 'r' AND relname = ANY(:names)"),
+            {"names": [*comparison.LATEST_ONLY_TABLES, "comparison_figures", "market_odds", "market_odds_current"]},
+        ).all()
+    )
+    assert {name: persistence[name] for name in comparison.LATEST_ONLY_TABLES} == dict.fromkeys(
+        comparison.LATEST_ONLY_TABLES, "u"
+    )
+    assert persistence["comparison_figures"] == persistence["market_odds"] == persistence["market_odds_current"] == "p"
+
+    first = world.observe(0, first_batch())
+    world.compare(first)
+    second = world.observe(1, second_batch())
+    with world.session.begin_nested() as savepoint:
+        assert world.compare(second).mode == comparison.INCREMENTAL
+        uninterrupted = _tables(world.session)
+        savepoint.rollback()
+    world.session.execute(text(f"TRUNCATE {', '.join(comparison.LATEST_ONLY_TABLES)}"))  # as recovery does
+    assert world.compare(second).mode == comparison.FULL
+    assert _tables(world.session) == uninterrupted
