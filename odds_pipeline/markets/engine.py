@@ -144,7 +144,8 @@ def normalize_label(book: Book, label: str) -> str:
 
 
 def _is_step(value: float, step: float) -> bool:
-    return math.isfinite(value) and abs(value / step - round(value / step)) < 1e-9
+    steps = value / step  # a finite line near the float limit still overflows here
+    return math.isfinite(steps) and abs(steps - round(steps)) < 1e-9
 
 
 @dataclass(frozen=True, slots=True)
