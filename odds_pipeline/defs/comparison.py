@@ -251,7 +251,7 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
 
             @contextmanager
             def audit_session() -> Iterator[Session]:
-                with database.snapshot_session() as reading:
+                with database.session(isolation_level="REPEATABLE READ") as reading:
                     queries.begin_audit(reading, batch_id)
                     yield reading
 

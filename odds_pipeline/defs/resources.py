@@ -45,17 +45,14 @@ class DatabaseResource(dg.ConfigurableResource):
             self._engine.dispose()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    def session(self, isolation_level: str | None = None) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises; at the server's
+        isolation level unless given one (``"REPEATABLE READ"``: one snapshot throughout)."""
         assert self._engine is not None, "the database resource was not set up"
-        with Session(self._engine) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def snapshot_session(self) -> Iterator[Session]:
-        """A transaction that reads one snapshot from its first statement to its end (REPEATABLE READ)."""
-        assert self._engine is not None, "the database resource was not set up"
-        with Session(self._engine.execution_options(isolation_level="REPEATABLE READ")) as session, session.begin():
+        engine = (
+            self._engine if isolation_level is None else self._engine.execution_options(isolation_level=isolation_level)
+        )
+        with Session(engine) as session, session.begin():
             yield session
 
 

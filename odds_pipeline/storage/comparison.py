@@ -213,7 +213,7 @@ def begin_audit(session: Session, batch_id: int) -> None:
     session.execute(text("SET LOCAL work_mem = '128MB'"))
     # With statistics that know the batch, the planner caches each line's expanded outcomes by
     # their JSON (Memoize): few lines repeat, and on a later batch's copy the three audits took
-    # 1.47-1.57 s with it against 1.15-1.17 s without (a first batch's plans have none: 0.96-1.0 s).
+    # 1.47-1.57 s with it against 1.15-1.17 s without (a first batch's plans have none: 0.96-1.06 s).
     session.execute(text("SET LOCAL enable_memoize = off"))
     found = session.scalar(text("SELECT batch_id FROM comparison_state WHERE id = 1"))
     if found != batch_id:
