@@ -206,8 +206,13 @@ def parse_event_header(payload: Any, zone: tzinfo, ref: str | None = None) -> Ev
     )
 
 
-# The parts of GetEvent's answer the parser reads; msgspec skips the rest (TRANS, AUX, ...) unread.
-# Values stay Any, checked by the parser. Decoded JSON holds no cycles: gc=False.
+# The parts of GetEvent's answer the parser reads; msgspec skips the rest (TRANS, AUX, market
+# descriptions, ...) unread. Values stay Any, checked by the parser. Decoded JSON holds no cycles: gc=False.
+class _MarketName(msgspec.Struct, gc=False):
+    ID: Any = ""
+    DS: Any = None
+
+
 class _Event(msgspec.Struct, gc=False):
     ID: Any = None
     DS: Any = None
@@ -218,7 +223,7 @@ class _Event(msgspec.Struct, gc=False):
     SGN: Any = None
     STARTDATE: Any = None
     odds: dict[str, Any] | None = msgspec.field(default=None, name="O")
-    MK: Any = None
+    MK: list[_MarketName] | None = None
 
 
 class _Answer(msgspec.Struct, gc=False):
@@ -227,6 +232,7 @@ class _Answer(msgspec.Struct, gc=False):
 
 
 _ANSWER = msgspec.json.Decoder(_Answer)
+_UNSEEN = object()
 _HEADER_FIELDS = ("ID", "DS", "EXTID", "GID", "GN", "SG", "SGN", "STARTDATE")
 
 
@@ -236,7 +242,7 @@ class EventParser:
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
-        self._keys: dict[str, tuple[str, str | None, str] | None] = {}
+        self._keys: dict[str, tuple[tuple[str, str | None], str] | None] = {}
         self._lines: dict[str, float] = {}  # @param → its line
         self._price = values.PriceReader(BOOK, BET9JA_OFF)
 
@@ -250,54 +256,61 @@ class EventParser:
             # Not the usual shape somewhere: read it the slow way, which names what is wrong.
             return self.parse(unwrap(raw, accepted=EVENT_OK), raw.ref)
         header = parse_event_header({name: getattr(event, name) for name in _HEADER_FIELDS}, self.zone, raw.ref)
-        return self._event(header, event.odds, event.MK)
+        names = {str(m.ID).removeprefix("S_"): m.DS for m in event.MK or ()}
+        return self._event(header, event.odds, names)
 
     def parse(self, data: dict[str, Any], ref: str | None = None) -> ParsedEvent:
         """A full event already decoded to Python objects (the ``D`` of the answer)."""
         header = parse_event_header(data, self.zone, ref)
         odds = values.as_dict(BOOK, data.get("O"), "D.O", header.external_id)
-        return self._event(header, odds, data.get("MK"))
+        markets = data.get("MK") or []
+        names = {str(m.get("ID", "")).removeprefix("S_"): m.get("DS") for m in markets if isinstance(m, dict)}
+        return self._event(header, odds, names)
 
-    def _key(self, key: str) -> tuple[str, str | None, str] | None:
-        """``S_<MARKET>[@<PARAM>]_<OUTCOME>`` → (market, param, outcome), or None when it is not one."""
-        try:
-            return self._keys[key]
-        except KeyError:
-            parsed = ODDS_KEY.match(key) if len(key) <= MAX_KEY_LENGTH else None
-            split = None if parsed is None else parsed.groups()
-            if len(self._keys) < MAX_KNOWN_KEYS:
-                self._keys[key] = split
-            return split
+    def _key(self, key: str) -> tuple[tuple[str, str | None], str] | None:
+        """``S_<MARKET>[@<PARAM>]_<OUTCOME>`` → ((market, param), outcome), or None when it is not one."""
+        parsed = ODDS_KEY.match(key) if len(key) <= MAX_KEY_LENGTH else None
+        split = None
+        if parsed is not None:
+            market, param, suffix = parsed.groups()
+            split = ((market, param), suffix)
+        if len(self._keys) < MAX_KNOWN_KEYS:
+            self._keys[key] = split
+        return split
 
-    def _event(self, header: EventRecord, odds: dict[str, Any], markets: Any) -> ParsedEvent:
+    def _event(self, header: EventRecord, odds: dict[str, Any], names: dict[str, Any]) -> ParsedEvent:
+        """``names``: market id (without S_) → its display name."""
         ref = header.external_id
-        names = {str(m.get("ID", "")).removeprefix("S_"): m.get("DS") for m in markets or [] if isinstance(m, dict)}
         problems: list[ParseError] = []
         groups: dict[tuple[str, str | None], list[OutcomeRecord]] = {}
         broken: set[tuple[str, str | None]] = set()
-        read = self._price
+        read, known, keys = self._price, self._price.known_off, self._keys
         for key, value in odds.items():
-            split = self._key(key)
+            split = keys.get(key, _UNSEEN)  # each key is split once per capture
+            if split is _UNSEEN:
+                split = self._key(key)
             if split is None:
                 problems.append(ParseError(BOOK, f"D.O.{key}", "not an S_<MARKET>[@<PARAM>]_<OUTCOME> key", ref=ref))
                 continue
-            market, param, suffix = split
-            group = (market, param)
-            try:
-                price = read(value, key, ref, may_be_off=True)
-            except InvalidOddsError as problem:
-                problems.append(problem.within("D.O"))
-                broken.add(group)  # a line missing one price would give a wrong margin: drop it whole
-                continue
+            group, suffix = split  # type: ignore[misc]
+            price = known.get(value, _UNSEEN) if type(value) is str else _UNSEEN
+            if price is _UNSEEN:
+                try:
+                    price = read(value, key, ref, may_be_off=True)
+                except InvalidOddsError as problem:
+                    problems.append(problem.within("D.O"))
+                    broken.add(group)  # a line missing one price would give a wrong margin: drop it whole
+                    continue
             outcomes = groups.get(group)
             if outcomes is None:
                 outcomes = groups[group] = []
             outcomes.append(OutcomeRecord(suffix, price, price is None))
         lines = []
         known_lines = self._lines
-        for (market, param), outcomes in groups.items():
-            if (market, param) in broken:
+        for group, outcomes in groups.items():
+            if broken and group in broken:
                 continue
+            market, param = group
             line = None
             if param is not None:
                 line = known_lines.get(param)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterable
@@ -205,30 +206,40 @@ class EventParser:
         ref = header.external_id
         lines: list[MarketLineRecord] = []
         problems: list[ParseError] = []
+        # total as written → desc → its label in this event (team names as Home/Away)
+        event_labels: dict[str | None, dict[str, str]] = {}
         for m, market in markets:
-            path = f"data.markets[{m}]"
             try:
                 if not isinstance(market, _Market):
-                    market = _as_market(market, path, ref)
-                lines.append(self._market_line(market, path, ref, teams))
+                    market = _as_market(market, f"data.markets[{m}]", ref)
+                lines.append(self._market_line(market, m, ref, teams, event_labels))
             except ParseError as problem:
                 problems.append(problem)
             except BookmakerError as problem:
-                problems.append(ParseError(BOOK, path, str(problem.args[0]), ref=ref))
+                problems.append(ParseError(BOOK, f"data.markets[{m}]", str(problem.args[0]), ref=ref))
         return ParsedEvent(event=header, lines=tuple(lines), problems=tuple(problems))
 
-    def _market_line(self, market: _Market, path: str, ref: str, teams: list[tuple[str, str]]) -> MarketLineRecord:
-        market_id = values.ident(BOOK, market.id, f"{path}.id", ref)
+    def _market_line(
+        self,
+        market: _Market,
+        m: int,
+        ref: str,
+        teams: list[tuple[str, str]],
+        event_labels: dict[str | None, dict[str, str]],
+    ) -> MarketLineRecord:
+        """The line of ``market``, the m-th of the event (paths in errors are written only when one is raised)."""
+        market_id = market.id
+        if type(market_id) is not str or not market_id:
+            market_id = values.ident(BOOK, market_id, f"data.markets[{m}].id", ref)
         specifier = market.specifier or None
         params: tuple[tuple[str, str], ...] = ()
         line = hcp = total = None
         if specifier:
             specifier = str(specifier)
-            params, line, hcp, total = self._specifier(specifier, path, ref)
-        labels = self._labels.get(total)
+            params, line, hcp, total = self._specifier(specifier, m, ref)
+        labels = event_labels.get(total)
         if labels is None:
-            labels = self._labels[total] = {}
-        (first, first_word), (second, second_word) = teams
+            labels = event_labels[total] = {}
         read, known = self._price, self._price.known
         outcomes = []
         # The hot loop of a capture (every outcome of every line): plain checks, each value read once.
@@ -236,7 +247,7 @@ class EventParser:
             desc = outcome.desc
             if type(desc) is not str or not desc:
                 if desc is None or desc == "":
-                    raise MissingFieldError(BOOK, f"{path}.outcomes[{o}].desc", "missing", ref=ref)
+                    raise MissingFieldError(BOOK, f"data.markets[{m}].outcomes[{o}].desc", "missing", ref=ref)
                 desc = str(desc)
             active = outcome.isActive == 1
             value = outcome.odds
@@ -245,20 +256,13 @@ class EventParser:
                 try:
                     odds = read(value, "odds", ref, not active)
                 except ParseError as problem:
-                    raise problem.within(f"{path}.outcomes[{o}]") from None
+                    raise problem.within(f"data.markets[{m}].outcomes[{o}]") from None
             outcome_id = outcome.id
             if outcome_id is not None and type(outcome_id) is not str:
                 outcome_id = None if isinstance(outcome_id, bool) else str(outcome_id)
-            known_label = labels.get(desc)
-            if known_label is None:
-                known_label = labels[desc] = _without_line(desc, total)
-            bare, label = known_label
-            if (first and first in bare) or (second and second in bare):
-                if first:
-                    bare = bare.replace(first, first_word)
-                if second:
-                    bare = bare.replace(second, second_word)
-                label = " ".join(bare.split())
+            label = labels.get(desc)
+            if label is None:
+                label = labels[desc] = self._label(desc, total, teams)
             outcomes.append(OutcomeRecord(desc, odds, not active, outcome_id, label))
         return MarketLineRecord(
             book=BOOK,
@@ -271,13 +275,31 @@ class EventParser:
             params=params,
         )
 
+    def _label(self, desc: str, total: str | None, teams: list[tuple[str, str]]) -> str:
+        """What the outcome is: the desc without its line, team names written as Home/Away."""
+        labels = self._labels.get(total)
+        if labels is None:
+            labels = self._labels[total] = {}
+        known_label = labels.get(desc)
+        if known_label is None:
+            known_label = labels[desc] = _without_line(desc, total)
+        bare, label = known_label
+        (first, first_word), (second, second_word) = teams
+        if (first and first in bare) or (second and second in bare):
+            if first:
+                bare = bare.replace(first, first_word)
+            if second:
+                bare = bare.replace(second, second_word)
+            label = " ".join(bare.split())
+        return label
+
     def _specifier(
-        self, specifier: str, path: str, ref: str
+        self, specifier: str, m: int, ref: str
     ) -> tuple[tuple[tuple[str, str], ...], float | None, str | None, str | None]:
-        """``parse_specifier`` plus the total as written, once per distinct specifier."""
+        """``parse_specifier`` plus the total as written, once per distinct specifier (of the m-th market)."""
         known = self._specifiers.get(specifier)
         if known is None:
-            params, line, hcp = parse_specifier(specifier, f"{path}.specifier", ref)
+            params, line, hcp = parse_specifier(specifier, f"data.markets[{m}].specifier", ref)
             known = (params, line, hcp, dict(params).get("total") or None)
             if len(self._specifiers) < MAX_KNOWN_SPECIFIERS:
                 self._specifiers[specifier] = known
@@ -384,6 +406,9 @@ def parse_event(data: Any, ref: str | None = None) -> ParsedEvent:
 # SportyBet writes the line into each outcome's desc: "Over 2.5", "Home (-0.5)", "Home (0:1)",
 # "Home & Under 1.5", and some combos name the teams: "Arsenal/draw & over 1.5".
 HANDICAP_IN_DESC = re.compile(r"\s*\((?:[+-]?\d+(?:\.\d+)?|\d+:\d+)\)")
+# Most descs with a "(" name a player's team, "Tony Leone (Pumas) 50+": this cheap search (a literal
+# first) rules them out before the full pattern, whose leading \s* is tried at every position.
+MAY_HOLD_HANDICAP = re.compile(r"\([+-]?\d")
 
 
 def _team_words(header: EventRecord) -> list[tuple[str, str]]:
@@ -392,11 +417,19 @@ def _team_words(header: EventRecord) -> list[tuple[str, str]]:
     return sorted(names, key=lambda pair: len(pair[0]), reverse=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _total_in_desc(total: str) -> re.Pattern[str]:
+    """The total as a word of its own ("Over 2.5", not the 2.5 of "12.5"), with the space before it."""
+    return re.compile(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])")
+
+
 def _without_line(desc: str, total: str | None) -> tuple[str, str]:
     """The desc without its line, as is and with its spacing made regular."""
-    label = HANDICAP_IN_DESC.sub("", desc) if "(" in desc else desc
+    label = HANDICAP_IN_DESC.sub("", desc) if "(" in desc and MAY_HOLD_HANDICAP.search(desc) else desc
     if total and total in label:
-        label = re.sub(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])", "", label)
+        label = _total_in_desc(total).sub("", label)
+    if label.isprintable() and "  " not in label and label[:1] != " " and label[-1:] != " ":
+        return label, label  # regular already: no whitespace but single inner spaces (other kinds are not printable)
     return label, " ".join(label.split())
 
 

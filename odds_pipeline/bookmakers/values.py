@@ -77,7 +77,8 @@ class PriceReader:
     distinct prices millions of times, and a price read once needs no second check.
 
     ``known`` maps price texts already read to their value, for outcomes the book has not marked
-    off; a parser's hot loop may look there before calling.
+    off, and ``known_off`` the same for outcomes that may be off (None: off); a parser's hot loop
+    may look there before calling.
     """
 
     MAX_KNOWN = 100_000
@@ -86,13 +87,15 @@ class PriceReader:
         self.book = book
         self.off_markers = tuple(off_markers)
         self.known: dict[str, float | None] = {}
-        self._known_off: dict[str, float | None] = {}
+        self.known_off: dict[str, float | None] = {}
 
     def __call__(self, value: Any, path: str, ref: str | None = None, may_be_off: bool = False) -> float | None:
         """The price, None when the book says the outcome is off (only where ``may_be_off``)."""
         if type(value) is not str:
+            if type(value) is float and 1.0 < value < math.inf:  # BetPawa's prices are JSON numbers
+                return value
             return odds(self.book, value, path, ref, off_markers=self.off_markers if may_be_off else ())
-        known = self._known_off if may_be_off else self.known
+        known = self.known_off if may_be_off else self.known
         number = known.get(value, _UNSEEN)
         if number is _UNSEEN:
             try:

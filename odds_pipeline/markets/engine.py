@@ -161,8 +161,10 @@ class _Shape:
         handicap = entry.line_kind if entry.line_kind in (LineKind.ASIAN, LineKind.EUROPEAN) else None
         return cls(entry, frozenset(entry.betpawa_names()), handicap)
 
-    def line(self, line: float | None, outcomes: list[MappedOutcome]) -> MappedLine:
-        active = {o.name for o in outcomes if not o.suspended}
+    def line(self, line: float | None, outcomes: list[MappedOutcome], active: set[str] | None = None) -> MappedLine:
+        """``active``: the names of the unsuspended outcomes, when the caller has them already."""
+        if active is None:
+            active = {o.name for o in outcomes if not o.suspended}
         complete = bool(self.wanted) and self.wanted <= active and len(outcomes) == len(active)
         entry = self.entry
         return MappedLine(
@@ -213,12 +215,19 @@ class MarketMapper:
         if not candidates:
             if record.book not in self._books:
                 return LineMapping(record, unmapped=Unmapped(MappingReason.UNSUPPORTED_PLATFORM, record.book.value))
-            return LineMapping(record, unmapped=Unmapped(MappingReason.UNKNOWN_MARKET, "not in the catalogue"))
-        failures: list[Unmapped] = []
-        mapped: list[MappedLine] = []
+            return LineMapping(record, unmapped=_NOT_IN_CATALOGUE)
         claimed: set[int] = set()  # positions of the outcomes some candidate gave a BetPawa name
         labels = self._labels_of(record)
-        params = dict(record.params)
+        params = dict(record.params) if record.params else {}
+        if len(candidates) == 1:  # the usual case, without the lists of the general one
+            outcome = candidates[0].refused or self._map_candidate(record, params, candidates[0], labels, claimed)
+            if type(outcome) is not MappedLine:
+                return LineMapping(record, unmapped=outcome)  # type: ignore[arg-type]
+            if len(claimed) == len(record.outcomes):
+                return LineMapping(record, mapped=(outcome,))
+        failures: list[Unmapped] = []
+        mapped: list[MappedLine] = []
+        claimed.clear()
         for candidate in candidates:
             outcome = candidate.refused or self._map_candidate(record, params, candidate, labels, claimed)
             (mapped if type(outcome) is MappedLine else failures).append(outcome)
@@ -237,7 +246,7 @@ class MarketMapper:
         known = self._labels[record.book]
         labels = []
         for outcome in record.outcomes:
-            label = outcome.match_label
+            label = outcome.name if outcome.label is None else outcome.label  # match_label, inlined: hot
             normalized = known.get(label)
             if normalized is None:
                 normalized = known[label] = normalize_label(record.book, label)
@@ -259,21 +268,25 @@ class MarketMapper:
         if source.evidence is Evidence.DISAGREES:
             return Unmapped(MappingReason.UNCONFIRMED, f"{entry.id}: {source.note or 'prices disagree with BetPawa'}")
         outcomes = []
+        active = set()
         ids, names = candidate.ids, candidate.names
         for position, outcome in enumerate(record.outcomes):
             # By identity, never by position: the outcome's id where the catalogue knows it, else its label.
-            if outcome.outcome_id is not None and outcome.outcome_id in ids:
-                name = ids[outcome.outcome_id]
-            else:
+            outcome_id = outcome.outcome_id
+            name = _NO_ID if outcome_id is None else ids.get(outcome_id, _NO_ID)
+            if name is _NO_ID:
                 name = names.get(labels[position])
             if name is None:
                 continue
             claimed.add(position)
-            outcomes.append(MappedOutcome(name, outcome.odds, outcome.suspended, outcome.name))
+            suspended = outcome.suspended
+            outcomes.append(MappedOutcome(name, outcome.odds, suspended, outcome.name))
+            if not suspended:
+                active.add(name)
         if not outcomes:
             labels = ", ".join(o.name for o in record.outcomes) or "none"
             return Unmapped(MappingReason.UNKNOWN_OUTCOME, f"{entry.id}: no known label among {labels}")
-        return candidate.shape.line(line, outcomes)
+        return candidate.shape.line(line, outcomes, active)
 
     def _map_betpawa(self, record: MarketLineRecord) -> LineMapping:
         """BetPawa is the vocabulary: its lines map onto themselves; the catalogue says what set they form."""
@@ -289,6 +302,10 @@ class MarketMapper:
             )
             return LineMapping(record, mapped=(mapped,))
         return LineMapping(record, mapped=(self._shapes[entry.id].line(record.line, outcomes),))
+
+
+_NOT_IN_CATALOGUE = Unmapped(MappingReason.UNKNOWN_MARKET, "not in the catalogue")
+_NO_ID = object()  # an outcome without an id the candidate knows (a known id may map to None)
 
 
 def resolve_line(record: MarketLineRecord, params: dict[str, str], source: Source) -> float | Unmapped | None:

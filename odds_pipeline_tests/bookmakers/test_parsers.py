@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from odds_pipeline.bookmakers import bet9ja, betpawa, sportybet
+from odds_pipeline.bookmakers import bet9ja, betpawa, sportybet, values
 from odds_pipeline.bookmakers.errors import (
     BookmakerError,
     InvalidKickoffError,
@@ -107,6 +108,50 @@ def test_sportybet_specifiers(specifier: str, line: float | None, hcp: str | Non
 def test_bet9ja_keys(key: str, market: str, param: str | None, suffix: str) -> None:
     found = bet9ja.ODDS_KEY.match(key)
     assert (found["market"], found["param"], found["suffix"]) == (market, param, suffix)
+    assert bet9ja.EventParser(UTC_ZONE)._key(key) == ((market, param), suffix)
+
+
+def _label_as_first_written(desc: str, total: str | None) -> tuple[str, str]:
+    """The label rule in its plainest form: what the parser's faster version must always agree with."""
+    label = sportybet.HANDICAP_IN_DESC.sub("", desc)
+    if total:
+        label = re.sub(rf"\s*(?<![\w.]){re.escape(total)}(?![\w.])", "", label)
+    return label, " ".join(label.split())
+
+
+# Pieces of descs as SportyBet writes them, and the odd ones: tabs, no-break spaces, an Arabic digit.
+DESC_PARTS = st.sampled_from(
+    [
+        *("Over", "Home", "Pumas", "&", "0", "1", "2.5", "12", "\u0663", "+", "-", ".", ":", "(", ")"),
+        *(" ", "  ", "\t", "\xa0"),
+        *("(+1)", "(-0.5)", " (0:1)", "(1.25)", "(Pumas)", "(+)", "(\u0663)", "(2.5)"),
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(DESC_PARTS, min_size=1, max_size=8), total=st.sampled_from([None, "1", "2.5", "0.75"]))
+def test_sportybet_labels_agree_with_the_plain_rule(parts: list[str], total: str | None) -> None:
+    desc = "".join(parts)
+    assert sportybet._without_line(desc, total) == _label_as_first_written(desc, total)
+
+
+@pytest.mark.parametrize("book", list(Book))
+@settings(max_examples=300, deadline=None)
+@given(value=st.floats(allow_nan=True, allow_infinity=True) | st.integers(-5, 5) | st.booleans() | st.none())
+def test_the_price_reader_reads_as_odds_does(book: Book, value) -> None:
+    """Whatever shortcut the reader takes for a number, its verdict is ``values.odds``'s."""
+    off = {Book.BETPAWA: betpawa.BETPAWA_OFF, Book.SPORTYBET: sportybet.SPORTYBET_OFF, Book.BET9JA: bet9ja.BET9JA_OFF}
+    reader = values.PriceReader(book, off[book])
+    for may_be_off in (False, True):
+        markers = off[book] if may_be_off else ()
+        try:
+            expected = values.odds(book, value, "price", off_markers=markers)
+        except InvalidOddsError:
+            with pytest.raises(InvalidOddsError):
+                reader(value, "price", may_be_off=may_be_off)
+        else:
+            assert reader(value, "price", may_be_off=may_be_off) == expected
 
 
 @pytest.mark.parametrize("bad", [1.0, 0.5, "abc", float("nan"), float("inf"), None, True, "-2"])
