@@ -232,7 +232,6 @@ class _Answer(msgspec.Struct, gc=False):
 
 
 _ANSWER = msgspec.json.Decoder(_Answer)
-_UNSEEN = object()
 _HEADER_FIELDS = ("ID", "DS", "EXTID", "GID", "GN", "SG", "SGN", "STARTDATE")
 
 
@@ -284,17 +283,17 @@ class EventParser:
         problems: list[ParseError] = []
         groups: dict[tuple[str, str | None], list[OutcomeRecord]] = {}
         broken: set[tuple[str, str | None]] = set()
-        read, known, keys = self._price, self._price.known_off, self._keys
+        read, known, keys, unseen = self._price, self._price.known_off, self._keys, values.UNSEEN
         for key, value in odds.items():
-            split = keys.get(key, _UNSEEN)  # each key is split once per capture
-            if split is _UNSEEN:
+            split = keys.get(key, unseen)  # each key is split once per capture
+            if split is unseen:
                 split = self._key(key)
             if split is None:
                 problems.append(ParseError(BOOK, f"D.O.{key}", "not an S_<MARKET>[@<PARAM>]_<OUTCOME> key", ref=ref))
                 continue
             group, suffix = split  # type: ignore[misc]
-            price = known.get(value, _UNSEEN) if type(value) is str else _UNSEEN
-            if price is _UNSEEN:
+            price = known.get(value, unseen) if type(value) is str else unseen
+            if price is unseen:
                 try:
                     price = read(value, key, ref, may_be_off=True)
                 except InvalidOddsError as problem:

@@ -96,8 +96,8 @@ class PriceReader:
                 return value
             return odds(self.book, value, path, ref, off_markers=self.off_markers if may_be_off else ())
         known = self.known_off if may_be_off else self.known
-        number = known.get(value, _UNSEEN)
-        if number is _UNSEEN:
+        number = known.get(value, UNSEEN)
+        if number is UNSEEN:
             try:
                 number = float(value)
             except ValueError:
@@ -109,7 +109,7 @@ class PriceReader:
         return number  # type: ignore[return-value]
 
 
-_UNSEEN = object()
+UNSEEN = object()  # what a cache's get returns for a key it has not seen (None may be a value)
 
 
 def line_value(book: Book, value: Any, path: str, ref: str | None = None) -> float:

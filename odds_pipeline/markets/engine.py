@@ -32,7 +32,7 @@ from odds_pipeline.markets.catalogue import (
 # Python 3.11 finds an enum member through its class each time it is named (about 60 ns, where a
 # module name takes 6): the per-line paths below name these instead.
 _BETPAWA, _SPORTYBET, _BET9JA = Book.BETPAWA, Book.SPORTYBET, Book.BET9JA
-_AS_SENT, _NO_LINE, _VARIANT, _PARAMS = Carrier.AS_SENT, (Carrier.NONE, Carrier.FIXED), Carrier.VARIANT, Carrier.PARAMS
+_AS_SENT, _LINELESS, _VARIANT, _PARAMS = Carrier.AS_SENT, (Carrier.NONE, Carrier.FIXED), Carrier.VARIANT, Carrier.PARAMS
 _GOAL_NUMBER, _TOTAL, _ASIAN, _EUROPEAN = Carrier.GOAL_NUMBER, Carrier.TOTAL, Carrier.ASIAN, Carrier.EUROPEAN
 _DISAGREES = Evidence.DISAGREES
 
@@ -226,7 +226,9 @@ class MarketMapper:
         claimed: set[int] = set()  # positions of the outcomes some candidate gave a BetPawa name
         labels = self._labels_of(record)
         params = dict(record.params) if record.params else {}
-        if len(candidates) == 1:  # the usual case, without the lists of the general one
+        # One candidate is the usual case, done without the general lists; a line with outcomes it
+        # does not know goes on to the general case, which maps it again and names them.
+        if len(candidates) == 1:
             outcome = candidates[0].refused or self._map_candidate(record, params, candidates[0], labels, claimed)
             if type(outcome) is not MappedLine:
                 return LineMapping(record, unmapped=outcome)  # type: ignore[arg-type]
@@ -321,7 +323,7 @@ def resolve_line(record: MarketLineRecord, params: dict[str, str], source: Sourc
     carrier = source.carrier
     if carrier is _AS_SENT:
         return record.line
-    if carrier in _NO_LINE:
+    if carrier in _LINELESS:
         if sent:
             return Unmapped(MappingReason.UNKNOWN_PARAM, f"{record.specifier!r} on a market without lines")
         return source.fixed_line
