@@ -145,24 +145,22 @@ PARTS = 4
 def _rewrite_in_parts(session: Session, paths: queries.AsOf, shapes: MarketShapes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Recompute and rewrite every line, a part of the matched events at a time: while pandas
     computes one part, PostgreSQL reads the next and writes the one before, on the session's
-    connection, which only the database thread uses meanwhile. Lines are independent of one
-    another, as the incremental comparison relies on too. A first batch at full scale was read,
-    computed and written in 3.8-4.0 s in four parts, 5.7-5.9 s in one, 4.0 s in eight."""
+    connection, which only the database thread uses meanwhile. That thread only moves bytes: the
+    CSV is parsed and written by the computing one. Lines are independent of one another, as the
+    incremental comparison relies on too. A first batch at full scale was read, computed and
+    written in 3.8-4.0 s in four parts, 5.7-5.9 s in one, 4.0 s in eight."""
     queries.clear_lines(session, incremental=False)
     parts = [(k, PARTS) for k in range(PARTS)]
     computed: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="comparison-database") as database:
-        reads = [database.submit(queries.lines_as_of, session, paths, part=part) for part in parts[:2]]
+        reads = [database.submit(queries.fetch_lines, session, paths, part=part) for part in parts[:2]]
         writes = []
         for k in range(PARTS):
-            prices, lines = _prices(prepare(reads[k].result()), shapes)
-            writes.append(
-                database.submit(
-                    queries.copy_lines, session, _rows(PriceComparison, prices), _line_rows(lines), incremental=False
-                )
-            )
+            prices, lines = _prices(prepare(queries.parse_lines(reads[k].result())), shapes)
+            rows = queries.lines_csv(_rows(PriceComparison, prices), _line_rows(lines))
+            writes.append(database.submit(queries.copy_lines_csv, session, rows, incremental=False))
             if k + 2 < PARTS:
-                reads.append(database.submit(queries.lines_as_of, session, paths, part=parts[k + 2]))
+                reads.append(database.submit(queries.fetch_lines, session, paths, part=parts[k + 2]))
             computed.append((prices, lines))
         for write in writes:
             write.result()

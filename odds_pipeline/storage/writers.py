@@ -765,15 +765,33 @@ def _arrow_type(column: Column) -> pa.DataType:
     return pa.string()  # text, enums by value, and JSON as its text
 
 
-def _copy_csv(session: Session, name: str, columns: Sequence[str], table: pa.Table, *, freeze: bool = False) -> None:
-    """COPY an Arrow table into ``name`` as CSV written by Arrow in C++. Strings are always quoted,
-    so an empty string stays apart from NULL (an unquoted empty field). ``freeze``: see copy_frame."""
+@dataclass(frozen=True)
+class CsvRows:
+    """Rows ready for COPY into a table: made apart from the COPY itself, so that a thread other
+    than the one on the connection can make them."""
+
+    table: str
+    columns: tuple[str, ...]
+    csv: bytes
+    rows: int
+
+
+def _csv(name: str, columns: Sequence[str], table: pa.Table) -> CsvRows:
+    """An Arrow table as CSV written by Arrow in C++. Strings are always quoted, so an empty string
+    stays apart from NULL (an unquoted empty field)."""
     buffer = io.BytesIO()
     arrow_csv.write_csv(table, buffer, arrow_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    buffer.seek(0)
-    names = ", ".join(f'"{c}"' for c in columns)
+    return CsvRows(name, tuple(columns), buffer.getvalue(), table.num_rows)
+
+
+def copy_csv(session: Session, rows: CsvRows, *, freeze: bool = False) -> int:
+    """COPY rows made by `frame_csv` (or `copy_rows`) into their table. ``freeze``: see copy_frame."""
+    if not rows.rows:
+        return 0
+    names = ", ".join(f'"{c}"' for c in rows.columns)
     options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
-    copy(session, f'COPY "{name}" ({names}) FROM STDIN WITH ({options})', buffer)
+    copy(session, f'COPY "{rows.table}" ({names}) FROM STDIN WITH ({options})', io.BytesIO(rows.csv))
+    return rows.rows
 
 
 def _json_text(values: Sequence[Any]) -> list[str | None]:
@@ -797,29 +815,31 @@ def copy_rows(
         elif isinstance(column.type, SqlEnum):
             values = [v.value if isinstance(v, Enum) else v for v in values]
         arrays.append(pa.array(values, _arrow_type(column)))
-    _copy_csv(session, into or table.name, columns, pa.Table.from_arrays(arrays, names=list(columns)))
-    return len(rows)
+    return copy_csv(session, _csv(into or table.name, columns, pa.Table.from_arrays(arrays, names=list(columns))))
 
 
 def copy_frame(session: Session, table: Table, frame: pd.DataFrame, *, freeze: bool = False) -> int:
-    """Bulk-load a DataFrame's rows (columns by name) with COPY, as CSV written by Arrow in C++:
-    pandas' own writer formats every float in Python (10 s for half a million comparison rows,
-    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL.
+    """Bulk-load a DataFrame's rows (columns by name) with COPY: `frame_csv`, then `copy_csv`.
 
     ``freeze`` writes the rows already frozen, for a table this transaction emptied: the first
     reader then has no hint bits to set, each of which, with data checksums on, costs a full page
     image in the WAL. Readers whose snapshot predates the commit may see the rows early."""
+    return copy_csv(session, frame_csv(table, frame), freeze=freeze)
+
+
+def frame_csv(table: Table, frame: pd.DataFrame) -> CsvRows:
+    """A DataFrame's rows (columns by name) as CSV for COPY into ``table``, written by Arrow in C++:
+    pandas' own writer formats every float in Python (10 s for half a million comparison rows,
+    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL."""
     if frame.empty:
-        return 0
+        return CsvRows(table.name, tuple(frame.columns), b"", 0)
     frame = frame.copy(deep=False)
     for name in frame.columns:
         if isinstance(table.c[name].type, Integer) and frame[name].dtype.kind == "f":
             frame[name] = frame[name].astype("Int64")  # NaN made the column float: "1.0" is no integer
         elif isinstance(table.c[name].type, JSONB):
             frame[name] = [orjson.dumps(v).decode() if isinstance(v, list | dict) else None for v in frame[name]]
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    _copy_csv(session, table.name, list(frame.columns), arrow, freeze=freeze)
-    return len(frame)
+    return _csv(table.name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False))
 
 
 MarketRow = tuple[Any, ...]  # MARKET_COLUMNS but the snapshot id
