@@ -20,9 +20,6 @@ from odds_pipeline.markets.catalogue import Catalogue, OutcomeSet
 from odds_pipeline.markets.margins import SHIN_ITERATIONS
 from odds_pipeline.storage.comparison import NO_LINE
 
-LINE_KEY = ["event_id", "market", "line_key"]
-OUTCOME_KEY = [*LINE_KEY, "outcome"]
-LINE_TYPES = {"event_id": "int64", "line_key": "float64", "live_outcomes": "int64", "gone": bool, "suspended": bool}
 FAIR_METHOD = "shin"
 
 
@@ -51,65 +48,103 @@ def text_values(column: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndar
 
 
 def prepare(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Add the line key and whether each price is live."""
+    """Add the line key, whether each price is live, and integer codes of the keys (`_codes`)."""
     frame = outcomes.copy()
     frame["line_key"] = frame["line"].fillna(NO_LINE)
     odds = frame["odds"].to_numpy(dtype=float, na_value=np.nan)
     active = frame["active"].fillna(False).to_numpy(dtype=bool)
     frame["live"] = ~frame["gone"].to_numpy(dtype=bool) & active & np.isfinite(odds) & (odds > 1.0)
-    return frame
+    return _codes(frame)
 
 
 BOOKS = [book.value for book in Book]
 COMPETITOR_BOOKS = [book.value for book in COMPETITORS]
+BETPAWA_CODE = BOOKS.index(Book.BETPAWA.value)
+
+
+def _codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer codes of the keys, so that grouping and joining a million outcomes is on integers,
+    not text (on text it took most of the computation):
+
+    - ``book_code``: the book's place in BOOKS;
+    - ``market_code``, ``outcome_code``: the text's rank among the frame's values (-1: no outcome);
+    - ``line_id``: one per (event, market, line key), numbered in order of first appearance;
+    - ``outcome_id``: one per line and outcome, likewise."""
+    book, books = pd.factorize(frame["book"])
+    frame["book_code"] = np.array([BOOKS.index(name) for name in books], dtype=np.int64)[book]
+    market, markets = pd.factorize(frame["market"], sort=True)
+    outcome, outcomes = pd.factorize(frame["outcome"], sort=True)
+    line_key, line_keys = pd.factorize(frame["line_key"])
+    event = frame["event_id"].to_numpy(dtype=np.int64)
+    line_id = pd.factorize((event * len(markets) + market) * len(line_keys) + line_key)[0]
+    frame["market_code"], frame["outcome_code"], frame["line_id"] = market, outcome, line_id
+    frame["outcome_id"] = pd.factorize(line_id.astype(np.int64) * (len(outcomes) + 1) + outcome + 1)[0]
+    return frame
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, for codes numbered in order of first appearance."""
+    if not len(codes):
+        return np.array([], dtype=np.intp)
+    new = np.empty(len(codes), dtype=bool)
+    new[0] = True
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return np.flatnonzero(new)
+
+
+def _wanted(outcomes: pd.DataFrame, shapes: MarketShapes) -> np.ndarray:
+    """Per outcome row, whether the catalogue lists its outcome for its market: looked up once per
+    distinct (market, outcome) pair."""
+    pair, _ = pd.factorize(outcomes["market_code"].to_numpy() * (len(outcomes) + 1) + outcomes["outcome_code"] + 1)
+    first = _first_rows(pair)
+    markets = outcomes["market"].array.take(first)
+    names = outcomes["outcome"].array.take(first)
+    listed = set(shapes.outcomes[["market", "outcome"]].itertuples(index=False, name=None))
+    known = np.array([(m, o) in listed for m, o in zip(markets, names, strict=True)], dtype=bool)
+    return known[pair] if len(pair) else np.zeros(0, dtype=bool)
 
 
 def line_states(outcomes: pd.DataFrame, shapes: MarketShapes) -> pd.DataFrame:
     """Per book and line (`comparison_lines`): gone, suspended, live outcomes, and its margin (NaN
-    unless the set is complete and exclusive)."""
-    priced = outcomes["outcome"].notna().to_numpy()
+    unless the set is complete and exclusive), in order of first appearance; from `prepare`d outcomes."""
+    book = outcomes["book_code"].to_numpy()
+    group = pd.factorize(outcomes["line_id"].to_numpy(dtype=np.int64) * len(BOOKS) + book)[0]
+    size = int(group.max()) + 1 if len(group) else 0
+    first = _first_rows(group)
+    priced = outcomes["outcome_code"].to_numpy() >= 0
     gone = outcomes["gone"].to_numpy(dtype=bool)
     live = outcomes["live"].to_numpy()
     active = outcomes["active"].fillna(False).to_numpy(dtype=bool)
-    wanted = outcomes[["market", "outcome"]].merge(
-        shapes.outcomes.assign(wanted=True), on=["market", "outcome"], how="left"
-    )["wanted"]
-    parts = pd.DataFrame(
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        return np.bincount(group, flags, minlength=size).astype(np.int64)
+
+    offered, live_outcomes = count(priced & ~gone), count(live)
+    wanted = count(live & _wanted(outcomes, shapes))
+    inverse = np.where(live, 1.0 / outcomes["odds"].to_numpy(dtype=float, na_value=np.nan), 0.0)
+    # Summed as pandas sums (compensated), so a margin does not depend on how the lines were grouped.
+    booksum = pd.Series(inverse).groupby(group, sort=False).sum().to_numpy()
+    frame = pd.DataFrame(
         {
-            "book": text_values(outcomes["book"]),
-            "event_id": outcomes["event_id"].to_numpy(),
-            "market": text_values(outcomes["market"]),
-            "line_key": outcomes["line_key"].to_numpy(),
-            "market_name": text_values(outcomes["market_name"]),
-            "gone": gone,
-            "suspended": priced & ~active,
-            "offered": priced & ~gone,
-            "live": live,
-            "wanted_live": live & wanted.fillna(False).to_numpy(dtype=bool),
-            "inverse": np.where(live, 1.0 / outcomes["odds"].to_numpy(dtype=float, na_value=np.nan), 0.0),
+            "book": text_values(outcomes["book"].iloc[first]),
+            "event_id": outcomes["event_id"].to_numpy(dtype=np.int64)[first],
+            "market": text_values(outcomes["market"].iloc[first]),
+            "line_key": outcomes["line_key"].to_numpy(dtype=float)[first],
+            "market_name": text_values(outcomes["market_name"].iloc[first]),
+            "gone": count(gone) > 0,
+            "suspended": count(priced & ~active) > 0,
+            "live_outcomes": live_outcomes,
         }
     )
-    lines = parts.groupby(["book", *LINE_KEY], sort=False).agg(
-        market_name=("market_name", "first"),
-        gone=("gone", "any"),
-        suspended=("suspended", "any"),
-        outcomes=("offered", "sum"),
-        live_outcomes=("live", "sum"),
-        wanted=("wanted_live", "sum"),
-        booksum=("inverse", "sum"),
-    )
-    markets = lines.index.get_level_values("market")
-    need = markets.map(shapes.counts).to_numpy(dtype=float, na_value=np.nan)
-    complete = (
-        (lines["outcomes"] == lines["live_outcomes"]).to_numpy()
-        & (lines["wanted"].to_numpy() == need)
-        & (lines["outcomes"].to_numpy() >= 2)
-        & markets.isin(list(shapes.exclusive))
-    )
-    lines["margin"] = np.where(complete, lines["booksum"] - 1.0, np.nan)
-    # Typed even when empty (a batch that changed nothing): the keys are merged on later.
-    frame = lines.drop(columns=["outcomes", "wanted", "booksum"]).reset_index().astype(LINE_TYPES)
+    market, markets = pd.factorize(frame["market"])
+    need = shapes.counts.reindex(markets).to_numpy(dtype=float, na_value=np.nan)[market]
+    exclusive = np.isin(np.asarray(markets, dtype=object), list(shapes.exclusive))[market]
+    complete = (offered == live_outcomes) & (wanted == need) & (offered >= 2) & exclusive
+    frame["margin"] = np.where(complete, booksum - 1.0, np.nan)
     frame["line"] = frame["line_key"].where(frame["line_key"] != NO_LINE)
+    frame["book_code"] = book[first]
+    frame["market_code"] = outcomes["market_code"].to_numpy()[first]
+    frame["line_id"] = outcomes["line_id"].to_numpy()[first]
     return frame
 
 
@@ -123,20 +158,49 @@ SIDES = {
 
 
 def wide_lines(states: pd.DataFrame) -> pd.DataFrame:
-    """The line summaries one row per line, every book's side in its own columns (`comparison_lines`):
-    a book without the line has NULLs there."""
-    sides = states.set_index([*LINE_KEY, "book"])[list(SIDES)].unstack("book")
-    frame = states.drop_duplicates(LINE_KEY).set_index(LINE_KEY)[["market_name", "line"]].reindex(sides.index)
-    for book in BOOKS:
-        for field, (name, dtype) in SIDES.items():
-            column = sides[(field, book)] if (field, book) in sides.columns else pd.Series(index=sides.index)
-            frame[f"{book}_{name}"] = column.astype(dtype)
-    return frame.reset_index().astype({"event_id": "int64", "line_key": "float64"})
+    """The line summaries one row per line in key order, every book's side in its own columns
+    (`comparison_lines`): a book without the line has NULLs there."""
+    line_id = states["line_id"].to_numpy()
+    first = _first_rows(line_id)  # a line's first summary: the book that listed it first
+    order = first[
+        np.lexsort(
+            (
+                states["line_key"].to_numpy()[first],
+                states["market_code"].to_numpy()[first],
+                states["event_id"].to_numpy()[first],
+            )
+        )
+    ]
+    frame = pd.DataFrame(
+        {
+            "event_id": states["event_id"].to_numpy()[order],
+            "market": text_values(states["market"].iloc[order]),
+            "line_key": states["line_key"].to_numpy()[order],
+            "market_name": text_values(states["market_name"].iloc[order]),
+            "line": states["line"].to_numpy()[order],
+        }
+    )
+    place = np.empty(len(first), dtype=np.intp)  # line id → its row
+    place[line_id[order]] = np.arange(len(order))
+    book = states["book_code"].to_numpy()
+    for code, name in enumerate(BOOKS):
+        mine = book == code
+        rows = place[line_id[mine]]
+        for field, (suffix, dtype) in SIDES.items():
+            values = pd.array(np.full(len(frame), np.nan), dtype="float64").astype(dtype)
+            if len(rows):
+                values[rows] = states[field].to_numpy()[mine]
+            frame[f"{name}_{suffix}"] = values
+    frame["line_id"] = line_id[order]
+    return frame
 
 
-def wide_margins(lines: pd.DataFrame) -> pd.DataFrame:
-    """Each line's margin per book, wide by book, indexed by line key, from `wide_lines`."""
-    return lines.set_index(LINE_KEY)[[f"{book}_margin" for book in BOOKS]].set_axis(BOOKS, axis=1)
+def wide_margins(lines: pd.DataFrame) -> np.ndarray:
+    """Each line's margin per book (NaN: none), a row per line id and a column per book in BOOKS order,
+    from `wide_lines`."""
+    margins = np.full((len(lines), len(BOOKS)), np.nan)
+    margins[lines["line_id"].to_numpy()] = lines[[f"{book}_margin" for book in BOOKS]].to_numpy(dtype=float)
+    return margins
 
 
 def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
@@ -161,29 +225,14 @@ def shin_fair(group: np.ndarray, implied: np.ndarray) -> np.ndarray:
     return np.where(total[group] <= 1.0, implied / booksum, fair)
 
 
-def competitor_fair(outcomes: pd.DataFrame, margins: pd.DataFrame) -> pd.Series:
-    """Per outcome: the mean over the competitors with a complete set of Shin's fair probability."""
-    competitors = outcomes[(outcomes["book"] != "betpawa") & outcomes["live"]]
-    keys = pd.MultiIndex.from_arrays(
-        [competitors["event_id"], competitors["market"], competitors["line_key"]], names=LINE_KEY
-    )
-    margin = np.full(len(competitors), np.nan)
-    for book in COMPETITOR_BOOKS:
-        mine = (competitors["book"] == book).to_numpy()
-        margin[mine] = margins[book].reindex(keys[mine]).to_numpy()
-    priced = competitors[~np.isnan(margin)]
-    if priced.empty:
-        keys = [np.array([], dtype="int64"), np.array([], dtype=object), np.array([], dtype=float), []]
-        return pd.Series(dtype=float, index=pd.MultiIndex.from_arrays(keys, names=OUTCOME_KEY))
-    group = priced.groupby(["book", *LINE_KEY], sort=False, observed=True).ngroup().to_numpy()
-    fair = shin_fair(group, 1.0 / priced["odds"].to_numpy(dtype=float))
-    frame = pd.DataFrame(
-        {
-            "event_id": priced["event_id"].to_numpy(),
-            "market": text_values(priced["market"]),
-            "line_key": priced["line_key"].to_numpy(),
-            "outcome": text_values(priced["outcome"]),
-            "fair": fair,
-        }
-    )
-    return frame.groupby(OUTCOME_KEY, sort=False)["fair"].mean()
+def competitor_fair(outcomes: pd.DataFrame, margins: np.ndarray) -> pd.Series:
+    """Per outcome id: the mean over the competitors with a complete set of Shin's fair probability."""
+    book = outcomes["book_code"].to_numpy()
+    line_id = outcomes["line_id"].to_numpy()
+    rows = np.flatnonzero(outcomes["live"].to_numpy() & (book != BETPAWA_CODE))
+    rows = rows[~np.isnan(margins[line_id[rows], book[rows]])]
+    if not len(rows):
+        return pd.Series(dtype=float, index=pd.Index([], dtype=np.int64))
+    group = pd.factorize(line_id[rows].astype(np.int64) * len(BOOKS) + book[rows])[0]
+    fair = shin_fair(group, 1.0 / outcomes["odds"].to_numpy(dtype=float)[rows])
+    return pd.Series(fair).groupby(outcomes["outcome_id"].to_numpy()[rows], sort=False).mean()

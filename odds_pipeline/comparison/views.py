@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from odds_pipeline.comparison.lines import BOOKS, COMPETITOR_BOOKS, LINE_KEY, NO_LINE, OUTCOME_KEY, text_values
+from odds_pipeline.comparison.lines import BETPAWA_CODE, BOOKS, COMPETITOR_BOOKS, NO_LINE, text_values
 
 PRICE_TOLERANCE = 1e-9  # BetPawa "has the best price" when it is at least the best competitor's
 MOVE_THRESHOLD = 0.05  # a competitor's implied probability moved by 5% of itself: BetPawa should follow
@@ -36,39 +36,41 @@ def _line(frame: pd.DataFrame) -> pd.Series:
     return frame["line_key"].where(frame["line_key"] != NO_LINE)
 
 
-def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Series) -> pd.DataFrame:
-    """Every live BetPawa outcome on a matched event, beside each competitor's live price of it."""
-    live = outcomes[outcomes["live"]]
-    betpawa = live[live["book"] == "betpawa"]
+def price_comparison(outcomes: pd.DataFrame, margins: np.ndarray, fair: pd.Series) -> pd.DataFrame:
+    """Every live BetPawa outcome on a matched event, beside each competitor's live price of it, in
+    key order; from `lines.prepare`d outcomes, `lines.wide_margins` and `lines.competitor_fair`."""
+    live = outcomes["live"].to_numpy()
+    book = outcomes["book_code"].to_numpy()
+    outcome_id = outcomes["outcome_id"].to_numpy()
+    odds = outcomes["odds"].to_numpy(dtype=float, na_value=np.nan)
+    rows = np.flatnonzero(live & (book == BETPAWA_CODE))
+    rows = rows[
+        np.lexsort(
+            (
+                outcomes["outcome_code"].to_numpy()[rows],
+                outcomes["line_key"].to_numpy()[rows],
+                outcomes["market_code"].to_numpy()[rows],
+                outcomes["event_id"].to_numpy()[rows],
+            )
+        )
+    ]
     frame = pd.DataFrame(
         {
-            "event_id": betpawa["event_id"].to_numpy(),
-            "market": text_values(betpawa["market"]),
-            "line_key": betpawa["line_key"].to_numpy(),
-            "outcome": text_values(betpawa["outcome"]),
-            "market_name": text_values(betpawa["market_name"]),
-            "betpawa_odds": betpawa["odds"].to_numpy(dtype=float),
+            "event_id": outcomes["event_id"].to_numpy(dtype=np.int64)[rows],
+            "betpawa_market_id": text_values(outcomes["market"].iloc[rows]),
+            "line_key": outcomes["line_key"].to_numpy(dtype=float)[rows],
+            "outcome": text_values(outcomes["outcome"].iloc[rows]),
+            "market_name": text_values(outcomes["market_name"].iloc[rows]),
+            "betpawa_odds": odds[rows],
         }
     )
-    competitors = live[live["book"] != "betpawa"]
-    prices = (
-        pd.DataFrame(
-            {
-                "event_id": competitors["event_id"].to_numpy(),
-                "market": text_values(competitors["market"]),
-                "line_key": competitors["line_key"].to_numpy(),
-                "outcome": text_values(competitors["outcome"]),
-                "book": text_values(competitors["book"]),
-                "odds": competitors["odds"].to_numpy(dtype=float),
-            }
-        )
-        .groupby([*OUTCOME_KEY, "book"], sort=False)["odds"]
-        .max()
-        .unstack("book")
-        .reindex(columns=COMPETITOR_BOOKS)
-        .add_suffix("_odds")
-    )
-    frame = frame.merge(prices, left_on=OUTCOME_KEY, right_index=True, how="left")
+    ids = outcome_id[rows]
+    known = int(outcome_id.max()) + 1 if len(outcome_id) else 0
+    for name in COMPETITOR_BOOKS:
+        mine = live & (book == BOOKS.index(name))
+        best = np.full(known, np.nan)  # a book listing an outcome twice on a line: its best price
+        np.fmax.at(best, outcome_id[mine], odds[mine])
+        frame[f"{name}_odds"] = best[ids]
     offered = frame[[f"{book}_odds" for book in COMPETITOR_BOOKS]].to_numpy(dtype=float)
     priced = ~np.isnan(offered)
     best_at = np.argmax(np.where(priced, offered, -np.inf), axis=1)
@@ -76,12 +78,12 @@ def price_comparison(outcomes: pd.DataFrame, margins: pd.DataFrame, fair: pd.Ser
     frame["best_competitor_odds"] = np.where(any_priced, offered[np.arange(len(frame)), best_at], np.nan)
     frame["best_competitor"] = np.where(any_priced, np.array(COMPETITOR_BOOKS, dtype=object)[best_at], None)
     frame["gap"] = frame["betpawa_odds"] / frame["best_competitor_odds"] - 1.0
-    frame = frame.merge(margins.add_suffix("_margin"), left_on=LINE_KEY, right_index=True, how="left")
-    frame = frame.merge(fair.rename("fair_probability"), left_on=OUTCOME_KEY, right_index=True, how="left")
+    line_margins = margins[outcomes["line_id"].to_numpy()[rows]]
+    for i, name in enumerate(BOOKS):
+        frame[f"{name}_margin"] = line_margins[:, i] if len(rows) else np.zeros(0)
+    frame["fair_probability"] = fair.reindex(ids).to_numpy(dtype=float) if len(fair) else np.nan
     frame["line"] = _line(frame)
-    return frame.rename(columns={"market": "betpawa_market_id"}).sort_values(
-        ["event_id", "betpawa_market_id", "line_key", "outcome"], ignore_index=True
-    )
+    return frame
 
 
 def _first_listed(listings: pd.DataFrame) -> dict[str, dict[str, str]]:
