@@ -536,10 +536,12 @@ class PriceComparison(Base):
         LATEST_ONLY,
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    # No batch column: a batch rewrites only the lines that changed, and `comparison_state` names
-    # the batch the table is as of. No foreign keys on the big tables either: checking them would
-    # cost more than writing the rows.
+    # No id column, no batch column: a row is its key (the unique constraint, which the ORM takes
+    # for the primary key), keeping a primary key index up as well made loading a first batch's
+    # rows twice as slow (migration 0008), and `comparison_state` names the batch the table is as
+    # of. No foreign keys on the big tables either: checking them would cost more than writing.
+    __mapper_args__ = {"primary_key": ["event_id", "betpawa_market_id", "line", "outcome"]}
+
     event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
     betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
     market_name: Mapped[str] = mapped_column(String(255))
@@ -572,8 +574,8 @@ class ComparisonLine(Base):
         UniqueConstraint("event_id", "betpawa_market_id", "line", postgresql_nulls_not_distinct=True),
         LATEST_ONLY,
     )
+    __mapper_args__ = {"primary_key": ["event_id", "betpawa_market_id", "line"]}  # no id: see PriceComparison
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(doc="events.id: BetPawa's event")
     betpawa_market_id: Mapped[str] = mapped_column(String(50), doc="BetPawa's market type id")
     market_name: Mapped[str] = mapped_column(String(255))
