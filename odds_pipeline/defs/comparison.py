@@ -112,55 +112,54 @@ AuditSession = Callable[[], AbstractContextManager[Session]]
 
 def comparison_checks(
     audit_session: AuditSession, result: comparison.Comparison, *, side_by_side: int = 1
-) -> list[dg.AssetCheckResult]:
+) -> Iterator[dg.AssetCheckResult]:
     """The checks, from what PostgreSQL holds: the stored tables against the batch's lines as of
     the batch, read afresh from the snapshots (not from what the step computed), and the step's figures.
 
     Each audit reads in a session from ``audit_session``, ``side_by_side`` of them at a time: the
-    step's own, after it committed, on connections of their own; a test's, in its one open session."""
+    step's own, after it committed, on connections of their own; a test's, in its one open session.
+    Each check comes as soon as its audits are done, the quick ones while the long ones still run."""
     paths = result.paths
-    # The longest first, so the short ones fill in beside them.
-    audits: dict[str, Callable[[Session], Any]] = {
-        **{book.value: partial(queries.compared_not_live, paths=paths, book=book) for book in Book},
-        "events": partial(queries.matched_events_with_lines, paths=paths),
-        "share": partial(queries.stored_best_price_share, tolerance=views.PRICE_TOLERANCE),
-        "outside": partial(queries.margins_outside, low=MARGIN_BAND[0], high=MARGIN_BAND[1]),
-    }
 
     def audit(read: Callable[[Session], Any]) -> Any:
         with audit_session() as session:
             return read(session)
 
-    with ThreadPoolExecutor(max_workers=side_by_side, thread_name_prefix="comparison-audit") as pool:
-        found = dict(zip(audits, pool.map(audit, audits.values()), strict=True))
-    expected, compared, extra = found["events"]
-    not_live = {book.value: found[book.value] for book in Book}
-    share, stored_share = result.figure(Book.BETPAWA.value, "best_price_share"), found["share"]
-    share_ok = share is None or (0.0 <= share <= 1.0 and stored_share is not None and abs(share - stored_share) < 1e-9)
-    outside = found["outside"]
-
     def check(name: str, passed: bool, **metadata: Any) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(asset_key=PRICE_COMPARISON, check_name=name, passed=bool(passed), metadata=metadata)
 
-    return [
-        check(
+    with ThreadPoolExecutor(max_workers=side_by_side, thread_name_prefix="comparison-audit") as pool:
+        # The longest first, so the short ones fill in beside them.
+        not_live = {
+            book.value: pool.submit(audit, partial(queries.compared_not_live, paths=paths, book=book)) for book in Book
+        }
+        events = pool.submit(audit, partial(queries.matched_events_with_lines, paths=paths))
+        stored_share = pool.submit(audit, partial(queries.stored_best_price_share, tolerance=views.PRICE_TOLERANCE))
+        outside = pool.submit(audit, partial(queries.margins_outside, low=MARGIN_BAND[0], high=MARGIN_BAND[1]))
+
+        expected, compared, extra = events.result()
+        yield check(
             "every_matched_event_compared",
             expected == compared and extra == 0,
             expected=expected,
             found=compared,
             events_not_matched_now=extra,
-        ),
-        check(
+        )
+        share, recomputed = result.figure(Book.BETPAWA.value, "best_price_share"), stored_share.result()
+        yield check(
             "shares_in_unit_interval",
-            share_ok,
+            share is None or (0.0 <= share <= 1.0 and recomputed is not None and abs(share - recomputed) < 1e-9),
             best_price_share=_figure(share),
-            recomputed_from_rows=_figure(stored_share),
-        ),
-        check("no_suspended_or_vanished_line_compared", not any(not_live.values()), **not_live),
-        check(
-            "margins_in_band", not any(outside.values()), **{f"{book}_lines_outside": n for book, n in outside.items()}
-        ),
-    ]
+            recomputed_from_rows=_figure(recomputed),
+        )
+        lines_outside = outside.result()
+        yield check(
+            "margins_in_band",
+            not any(lines_outside.values()),
+            **{f"{book}_lines_outside": n for book, n in lines_outside.items()},
+        )
+        found = {book: future.result() for book, future in not_live.items()}
+        yield check("no_suspended_or_vanished_line_compared", not any(found.values()), **found)
 
 
 def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.FreshnessPolicy) -> dg.AssetsDefinition:
@@ -231,14 +230,18 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
         key = context.partition_key
         database = context.resources.database
         # The chart and previews are drawn in a thread (matplotlib is imported there: only this
-        # step draws) while PostgreSQL commits, then audits the committed rows.
+        # step draws) while PostgreSQL commits, then audits the committed rows in another.
         with ThreadPoolExecutor(max_workers=2) as pool:
+            started = time.perf_counter()
             with database.session() as session:
                 batch = batches.batch_for(session, key)
                 batch_id = batch.id
                 queries.record_first_listings(session, batch)
                 shapes = comparison.MarketShapes.of(active_catalogue(session))
+                setup = round(time.perf_counter() - started, 3)
                 result = comparison.compare_batch(session, batch, shapes)
+                result.timings = {"setup": setup, **result.timings}
+                started = time.perf_counter()
                 with_gap, with_gap_main = queries.outcomes_with_gap(session, MARGIN_MARKETS)
                 behind = {
                     "all": (queries.furthest_behind(session, None, PREVIEW_ROWS), with_gap),
@@ -248,6 +251,9 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
                     session, batch.window_start - timedelta(hours=CHART_HOURS), batch.window_start
                 )
                 drawn = pool.submit(lambda: list(_results(result, behind, figures, result.matched)))
+                result.timings["previews"] = round(time.perf_counter() - started, 3)
+                started = time.perf_counter()
+            result.timings["commit"] = round(time.perf_counter() - started, 3)
 
             @contextmanager
             def audit_session() -> Iterator[Session]:
@@ -255,21 +261,19 @@ def comparison_assets(partitions: dg.PartitionsDefinition, freshness: dg.Freshne
                     queries.begin_audit(reading, batch_id)
                     yield reading
 
-            def audit() -> list[dg.AssetCheckResult]:
-                started = time.perf_counter()
-                checked = comparison_checks(audit_session, result, side_by_side=AUDITS_SIDE_BY_SIDE)
-                result.timings["checks"] = round(time.perf_counter() - started, 3)
-                return checked
-
-            audited = pool.submit(audit)
-            yield from drawn.result()
-            checked = audited.result()
+            started = time.perf_counter()
+            checks = comparison_checks(audit_session, result, side_by_side=AUDITS_SIDE_BY_SIDE)
+            first_check = pool.submit(next, checks)  # the audits start now, beside the drawing
+            yield from drawn.result()  # the chart and previews, then each asset's result handed to Dagster
+            result.timings["results"] = round(time.perf_counter() - started, 3)
+            yield first_check.result()
+            yield from checks
+            result.timings["checks"] = round(time.perf_counter() - started, 3)
         context.log.info(
             f"compared batch {key} ({result.mode}, {result.recomputed_lines} lines recomputed): "
             + ", ".join(f"{table} {rows} rows" for table, rows in result.written.items())
             + f"; {', '.join(f'{phase} {s:.1f} s' for phase, s in result.timings.items())}"
         )
-        yield from checked
 
     return compare_batch
 
