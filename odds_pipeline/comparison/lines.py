@@ -95,6 +95,7 @@ def _first_rows(codes: np.ndarray) -> np.ndarray:
 def _wanted(outcomes: pd.DataFrame, shapes: MarketShapes) -> np.ndarray:
     """Per outcome row, whether the catalogue lists its outcome for its market: looked up once per
     distinct (market, outcome) pair."""
+    # No more outcome codes than rows: the row count + 1 keeps each (market, outcome) pair apart.
     pair, _ = pd.factorize(outcomes["market_code"].to_numpy() * (len(outcomes) + 1) + outcomes["outcome_code"] + 1)
     first = _first_rows(pair)
     markets = outcomes["market"].array.take(first)

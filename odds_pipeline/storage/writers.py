@@ -31,6 +31,8 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    SmallInteger,
+    String,
     Table,
     Text,
     cast,
@@ -754,19 +756,24 @@ def copy(session: Session, statement: str, buffer: IO[Any]) -> None:
 
 
 def _arrow_type(column: Column) -> pa.DataType:
-    """How a column's values go into the binary COPY: the exact width PostgreSQL's column has."""
+    """How a column's values go into the binary COPY: the exact width PostgreSQL's column has. A
+    type not named here fails now, not as "incorrect binary data format" from PostgreSQL."""
     kind = column.type
     if isinstance(kind, Boolean):
         return pa.bool_()
     if isinstance(kind, BigInteger):
         return pa.int64()
+    if isinstance(kind, SmallInteger):
+        return pa.int16()
     if isinstance(kind, Integer):
         return pa.int32()
-    if isinstance(kind, Float):
+    if isinstance(kind, Float) and not kind.asdecimal and (kind.precision is None or kind.precision > 24):
         return pa.float64()
-    if isinstance(kind, DateTime):
+    if isinstance(kind, DateTime) and kind.timezone:
         return pa.timestamp("us", tz="UTC")
-    return pa.string()  # text, enums by value, and JSON as its text
+    if isinstance(kind, String | JSONB):  # text, enums by value, and JSON as its text
+        return pa.string()
+    raise TypeError(f"{column.table.name}.{column.name}: no binary COPY encoding for {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -801,7 +808,7 @@ def _encoded(table: Table, name: str, rows: pa.Table) -> CopyRows:
 
 
 def copy_encoded(session: Session, rows: CopyRows, *, freeze: bool = False) -> int:
-    """COPY rows made by `encode_frame` (or `copy_rows`) into their table. ``freeze``: see copy_frame."""
+    """COPY encoded rows (`encode_frame`) into their table. ``freeze``: see copy_frame."""
     if not rows.rows:
         return 0
     names = ", ".join(f'"{c}"' for c in rows.columns)

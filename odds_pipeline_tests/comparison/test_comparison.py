@@ -381,7 +381,7 @@ def test_each_check_passes_on_true_rows_and_fails_on_false_ones(world: World):
                 text(f"UPDATE price_comparison SET {book.value}_odds = {book.value}_odds + 0.01 WHERE event_id = {e1}")
             )
             audit = next(
-                r for r in comparison_checks(world.audit_session, result)
+                r for r in list(comparison_checks(world.audit_session, result))
                 if r.check_name == "no_suspended_or_vanished_line_compared"
             )  # fmt: skip
             savepoint.rollback()
