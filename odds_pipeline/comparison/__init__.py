@@ -146,8 +146,8 @@ def _rewrite_in_parts(session: Session, paths: queries.AsOf, shapes: MarketShape
     """Recompute and rewrite every line, a part of the matched events at a time: while pandas
     computes one part, PostgreSQL reads the next and writes the one before, on the session's
     connection, which only the database thread uses meanwhile. That thread only moves bytes: the
-    rows read are parsed, and those to write encoded, by the computing one. Lines are independent of one another, as the
-    incremental comparison relies on too. A copy of a first full-scale batch took 2.6-2.9 s in
+    rows read are parsed, and those to write encoded, by the computing one. Lines are independent
+    of one another, as the incremental comparison relies on too. A copy of a first full-scale batch took 2.6-2.9 s in
     four parts (when the pricing grouped on text: 3.8-4.0 s, 5.7-5.9 s in one, 4.0 s in eight)."""
     queries.clear_lines(session, incremental=False)
     parts = [(k, PARTS) for k in range(PARTS)]
