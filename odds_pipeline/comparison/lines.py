@@ -192,7 +192,7 @@ def wide_lines(states: pd.DataFrame) -> pd.DataFrame:
             if len(rows):
                 values[rows] = states[field].to_numpy()[mine]
             frame[f"{name}_{suffix}"] = values
-    frame["line_id"] = line_id[order]
+    frame["line_id"] = line_id[order]  # for `wide_margins`: it means something within these outcomes only
     return frame
 
 

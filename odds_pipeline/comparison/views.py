@@ -80,8 +80,8 @@ def price_comparison(outcomes: pd.DataFrame, margins: np.ndarray, fair: pd.Serie
     frame["gap"] = frame["betpawa_odds"] / frame["best_competitor_odds"] - 1.0
     line_margins = margins[outcomes["line_id"].to_numpy()[rows]]
     for i, name in enumerate(BOOKS):
-        frame[f"{name}_margin"] = line_margins[:, i] if len(rows) else np.zeros(0)
-    frame["fair_probability"] = fair.reindex(ids).to_numpy(dtype=float) if len(fair) else np.nan
+        frame[f"{name}_margin"] = line_margins[:, i]
+    frame["fair_probability"] = fair.reindex(ids).to_numpy(dtype=float)
     frame["line"] = _line(frame)
     return frame
 

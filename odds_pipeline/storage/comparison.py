@@ -4,8 +4,8 @@ batch the comparison tables are as of, the line-level views, and the checks.
 "As of a batch" is the latest stored state of each (event, market, line) at or before the batch's
 own observation of that event, on the events the batch observed. A batch nothing was stored after
 reads the current-state tables; an older one reads the change-only history, and both give the same
-rows (`odds_pipeline_tests/comparison`). Frames come out by COPY as CSV, parsed in C by pandas or Arrow, and
-go in by COPY in its binary format (`writers.copy_frame`).
+rows (`odds_pipeline_tests/comparison`). Frames come out by COPY as CSV, parsed in C by pandas or
+Arrow, and go in by COPY in its binary format (`writers.copy_frame`).
 """
 
 from __future__ import annotations
@@ -443,9 +443,8 @@ def finish_lines(session: Session, *, incremental: bool) -> None:
     # those of the table before (empty, on a first batch) until autovacuum comes round. A sample
     # of 6,000 rows, not the default 30,000, takes 0.05 s, not 0.22 s, on a first full-scale
     # batch, and the views and checks took as long after it (0.73 s and 0.72 s).
-    session.execute(text("SET LOCAL default_statistics_target = 20"))
+    session.execute(text("SET LOCAL default_statistics_target = 20"))  # nothing else analyses after it
     session.execute(text("ANALYZE price_comparison, comparison_lines"))
-    session.execute(text("RESET default_statistics_target"))
 
 
 def comparison_state(session: Session) -> ComparisonState | None:
